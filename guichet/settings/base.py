@@ -202,10 +202,8 @@ GUICHET_CONTACT_CHANNELS = env.json_value(
 EMAIL_BACKEND = env.string("GUICHET_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.string("EMAIL_HOST", "localhost")
 EMAIL_PORT = env.integer("EMAIL_PORT", 25, minimum=1, maximum=65535)
-EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", "-")
-EMAIL_HOST_USER = "" if EMAIL_HOST_USER == "-" else EMAIL_HOST_USER
-EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", "-")
-EMAIL_HOST_PASSWORD = "" if EMAIL_HOST_PASSWORD == "-" else EMAIL_HOST_PASSWORD
+EMAIL_HOST_USER = env.optional("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env.optional("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env.boolean("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
@@ -216,8 +214,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- SMS --------------------------------------------------------------------
 GUICHET_SMS_BACKEND = env.string("GUICHET_SMS_BACKEND", "guichet.notifications.sms.http.SmsBackend")
-GUICHET_SMS_HTTP_URL = env.string("GUICHET_SMS_HTTP_URL", "-")
-GUICHET_SMS_HTTP_TOKEN = env.string("GUICHET_SMS_HTTP_TOKEN", "-")
+# Read by the HTTP backend, which refuses to start without them when selected.
+GUICHET_SMS_HTTP_URL = env.optional("GUICHET_SMS_HTTP_URL")
+GUICHET_SMS_HTTP_TOKEN = env.optional("GUICHET_SMS_HTTP_TOKEN")
 GUICHET_SMS_SENDER = env.string("GUICHET_SMS_SENDER", "Guichet")
 GUICHET_SMS_TIMEOUT = env.integer("GUICHET_SMS_TIMEOUT", 10, minimum=1)
 

@@ -34,6 +34,11 @@ def string(name: str, default: str | None = None) -> str:
     return value
 
 
+def optional(name: str) -> str:
+    """A string that may be left empty (e.g. SMTP credentials)."""
+    return _raw(name) or ""
+
+
 def boolean(name: str, default: bool) -> bool:
     value = _raw(name)
     if value is None:
