@@ -24,6 +24,8 @@ ALLOWED_HOSTS = env.string_list("DJANGO_ALLOWED_HOSTS", [])
 CSRF_TRUSTED_ORIGINS = env.string_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # Before django.contrib.admin so that its templates (branding) win.
+    "guichet.backoffice",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -39,7 +41,6 @@ INSTALLED_APPS = [
     "guichet.identity",
     "guichet.audit",
     "guichet.notifications",
-    "guichet.backoffice",
     "guichet.help",
 ]
 
@@ -136,6 +137,8 @@ MEDIA_ROOT = BASE_DIR / "var" / "media"
 # --- Security headers -------------------------------------------------------
 SECURE_SSL_REDIRECT = env.boolean("GUICHET_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of Guichet append to X-Forwarded-For (0: use REMOTE_ADDR).
+GUICHET_TRUSTED_PROXY_COUNT = env.integer("GUICHET_TRUSTED_PROXY_COUNT", 0, maximum=5)
 SECURE_HSTS_SECONDS = env.integer("GUICHET_HSTS_SECONDS", 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

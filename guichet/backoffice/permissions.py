@@ -1,0 +1,43 @@
+"""The advisor group and its permissions, and the helper data migrations use to grant more.
+
+Advisors register people and read the audit trail; they never see or set a
+password (the back office has no password form at all). A later issue that
+gives advisors a new permission appends it to ``ADVISOR_PERMISSIONS`` and
+ships a data migration calling ``grant_permissions`` with it.
+"""
+
+from typing import Any
+
+ADVISOR_GROUP = "advisor"
+ADVISOR_PERMISSIONS: tuple[str, ...] = (
+    "identity.view_user",
+    "identity.add_user",
+    "identity.change_user",
+    "audit.view_auditevent",
+)
+
+
+def grant_permissions(
+    apps: Any, schema_editor: Any, *, group_name: str, permissions: tuple[str, ...]
+) -> None:
+    """For data migrations: grants ``"app_label.codename"`` permissions to a group, creating both.
+
+    Permissions are normally created by ``post_migrate``, after every
+    migration has run; on a fresh database they do not exist yet, so they are
+    created here for the apps at hand.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    alias = schema_editor.connection.alias
+    for app_label in sorted({permission.split(".")[0] for permission in permissions}):
+        app_config = apps.get_app_config(app_label)
+        app_config.models_module = True  # migration state apps have none; create_permissions needs one
+        create_permissions(app_config, verbosity=0, using=alias, apps=apps)
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    group, _created = group_model.objects.using(alias).get_or_create(name=group_name)
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        group.permissions.add(
+            permission_model.objects.using(alias).get(content_type__app_label=app_label, codename=codename)
+        )

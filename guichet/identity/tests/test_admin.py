@@ -1,0 +1,271 @@
+"""The users' back office: a rights matrix, then each write and its audit event."""
+
+import html
+
+import pytest
+from django.test import Client
+
+from guichet.audit.models import AuditEvent
+from guichet.backoffice.tests.factories import make_advisor, make_customer, make_superuser
+from guichet.identity.models import AccountKind, User
+
+pytestmark = pytest.mark.django_db
+
+USERS = "/backoffice/identity/user/"
+LOGIN = "/backoffice/login/"
+
+
+def client_for(user: User | None, *, language: str = "en") -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def personal_data(user: User, **changes: object) -> dict[str, object]:
+    data = {
+        "user_id": user.user_id,
+        "kind": user.kind,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "mobile_phone": str(user.mobile_phone),
+        "preferred_language": user.preferred_language,
+        "is_active": "on" if user.is_active else "",
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value != ""}
+
+
+def snapshot() -> list[tuple]:
+    """Everything an admin write could touch: users and the audit trail."""
+    users = list(User.objects.order_by("pk").values_list())
+    return [*users, AuditEvent.objects.count()]
+
+
+@pytest.fixture
+def customer() -> User:
+    return make_customer()
+
+
+# --- Rights matrix ------------------------------------------------------------
+
+
+def urls(customer: User) -> dict[str, str]:
+    return {
+        "list": USERS,
+        "add": f"{USERS}add/",
+        "change": f"{USERS}{customer.pk}/change/",
+        "history": f"{USERS}{customer.pk}/history/",
+        "delete": f"{USERS}{customer.pk}/delete/",
+        "password": f"{USERS}{customer.pk}/password/",
+    }
+
+
+@pytest.mark.parametrize("who", ["anonymous", "customer"])
+@pytest.mark.parametrize("page", ["list", "add", "change", "history", "delete", "password"])
+def test_outsiders_are_sent_to_the_login_page(customer: User, who: str, page: str) -> None:
+    url = urls(customer)[page]
+    client = client_for(customer if who == "customer" else None)
+    before = snapshot()
+
+    responses = [client.get(url), client.post(url, {"password1": "x", "post": "yes"})]
+
+    assert [response.status_code for response in responses] == [302, 302]
+    assert {response["Location"].split("?")[0] for response in responses} == {LOGIN}
+    assert snapshot() == before
+
+
+def test_the_login_page_tells_a_customer_they_are_not_staff(customer: User) -> None:
+    response = client_for(customer).get(f"{LOGIN}?next={USERS}")
+
+    assert response.status_code == 200
+    assert "You are authenticated as CC100001, but are not authorized" in response.content.decode()
+
+
+@pytest.mark.parametrize("make_staff", [make_advisor, make_superuser], ids=["advisor", "superuser"])
+@pytest.mark.parametrize(
+    ("page", "get_status", "post_status"),
+    [
+        ("list", 200, 200),
+        ("add", 200, 200),
+        ("change", 200, 200),
+        ("history", 200, 200),
+        ("delete", 403, 403),
+        ("password", 403, 403),
+    ],
+)
+def test_staff_rights(customer: User, make_staff, page: str, get_status: int, post_status: int) -> None:
+    url = urls(customer)[page]
+    client = client_for(make_staff())
+    before = snapshot()
+
+    get = client.get(url)
+    post = client.post(url, {"password1": "Pirate-2026!x", "password2": "Pirate-2026!x", "post": "yes"})
+
+    assert (get.status_code, post.status_code) == (get_status, post_status)
+    assert snapshot() == before  # the POSTs were refused or invalid: nothing was written
+    customer.refresh_from_db()
+    assert customer.check_password("Correct-Horse-2026!")
+
+
+def test_no_bulk_delete_action(customer: User) -> None:
+    response = client_for(make_superuser()).get(USERS)
+
+    assert list(response.context["action_form"].fields["action"].choices) == [
+        ("", "---------"),
+        ("deactivate", "Deactivate the selected users"),
+    ]
+
+
+@pytest.mark.parametrize("make_staff", [make_advisor, make_superuser], ids=["advisor", "superuser"])
+def test_the_password_hash_never_reaches_a_page(customer: User, make_staff) -> None:
+    client = client_for(make_staff())
+    digest = customer.password.split("$")[-1]
+
+    for url in [USERS, f"{USERS}add/", f"{USERS}{customer.pk}/change/", f"{USERS}{customer.pk}/history/"]:
+        page = client.get(url).content.decode()
+        assert customer.password not in page, url
+        assert digest not in page, url
+        assert 'name="password"' not in page, url
+        assert "/password/" not in page, url
+
+
+def test_an_advisor_may_only_view_a_staff_account() -> None:
+    advisor, other_advisor = make_advisor(), make_advisor(user_id="advisor2")
+    client = client_for(advisor)
+    url = f"{USERS}{other_advisor.pk}/change/"
+    before = snapshot()
+
+    view = client.get(url)
+    change = client.post(url, personal_data(other_advisor, email="pirate@example.com"))
+
+    assert (view.status_code, change.status_code) == (200, 403)
+    assert "Save" not in view.content.decode().split('<div class="submit-row">')[-1][:200]
+    assert snapshot() == before
+
+
+def test_an_advisor_cannot_grant_privileges(customer: User) -> None:
+    advisor = make_advisor()
+    data = personal_data(customer, first_name="Lucy", is_staff="on", is_superuser="on", groups=["1"])
+
+    response = client_for(advisor).post(f"{USERS}{customer.pk}/change/", data)
+
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.is_staff, customer.is_superuser) == ("Lucy", False, False)
+    assert list(customer.groups.all()) == []
+
+
+def test_an_advisor_cannot_register_staff() -> None:
+    client = client_for(make_advisor())
+    before = snapshot()
+
+    response = client.post(
+        f"{USERS}add/", {"user_id": "mole", "kind": AccountKind.STAFF, "preferred_language": "fr"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["kind"] == [
+        "Select a valid choice. staff is not one of the available choices."
+    ]
+    assert snapshot() == before
+
+
+# --- Writes -------------------------------------------------------------------
+
+
+def test_an_advisor_registers_a_user_without_a_password() -> None:
+    advisor = make_advisor()
+    data = {
+        "user_id": "CC100002",
+        "kind": AccountKind.PROVISIONED,
+        "first_name": "Jan",
+        "last_name": "Peeters",
+        "email": "jan.peeters@example.com",
+        "mobile_phone": "+32470000002",
+        "preferred_language": "nl",
+    }
+
+    response = client_for(advisor).post(f"{USERS}add/", data)
+
+    user = User.objects.get(user_id="CC100002")
+    assert response.status_code == 302
+    assert (user.email, str(user.mobile_phone), user.preferred_language) == (
+        "jan.peeters@example.com",
+        "+32470000002",
+        "nl",
+    )
+    assert not user.has_usable_password()
+    event = AuditEvent.objects.get(action="user.created")
+    assert (event.actor_id, event.target_id, event.ip_address) == (advisor.pk, str(user.pk), "127.0.0.1")
+    assert event.details == {
+        "fields": ["email", "first_name", "last_name", "mobile_phone", "preferred_language", "user_id"]
+    }
+
+
+def test_a_change_is_recorded_with_field_names_only(customer: User) -> None:
+    advisor = make_advisor()
+
+    response = client_for(advisor).post(
+        f"{USERS}{customer.pk}/change/",
+        personal_data(customer, email="lucie@example.org", mobile_phone="+32470999999"),
+    )
+
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="user.changed")
+    assert (event.actor_label, event.target_label, event.details) == (
+        "advisor1",
+        "CC100001",
+        {"fields": ["email", "mobile_phone"]},
+    )
+    assert "lucie@example.org" not in str(event.details)
+
+
+def test_saving_without_changes_records_nothing(customer: User) -> None:
+    client_for(make_advisor()).post(f"{USERS}{customer.pk}/change/", personal_data(customer))
+
+    assert not AuditEvent.objects.filter(action="user.changed").exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "field", "value", "error"),
+    [
+        ("en", "mobile_phone", "0470 12", "Enter a valid phone number (e.g. +12125552368)."),
+        (
+            "fr",
+            "mobile_phone",
+            "0470 12",
+            "Saisissez un numéro de téléphone valide, par exemple +12125552368.",
+        ),
+        ("en", "email", "lucie@", "Enter a valid email address."),
+        ("fr", "email", "lucie@", "Saisissez une adresse de courriel valide."),
+    ],
+)
+def test_bad_input_shows_a_translated_error_and_changes_nothing(
+    customer: User, language: str, field: str, value: str, error: str
+) -> None:
+    client = client_for(make_advisor(), language=language)
+    before = snapshot()
+
+    response = client.post(f"{USERS}{customer.pk}/change/", personal_data(customer, **{field: value}))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field] == [error]
+    assert html.escape(error) in response.content.decode()
+    assert snapshot() == before
+
+
+def test_deactivating_users_is_recorded(customer: User) -> None:
+    advisor, other_advisor = make_advisor(), make_advisor(user_id="advisor2")
+
+    response = client_for(advisor).post(
+        USERS, {"action": "deactivate", "_selected_action": [customer.pk, other_advisor.pk]}
+    )
+
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    other_advisor.refresh_from_db()
+    assert (customer.is_active, other_advisor.is_active) == (False, True)  # staff: superusers only
+    event = AuditEvent.objects.get(action="user.changed")
+    assert (event.target_label, event.details) == ("CC100001", {"fields": ["is_active"]})
