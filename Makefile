@@ -30,6 +30,7 @@ compile-messages: | $(VENV)/bin/python
 ## Installs, migrates a SQLite database, loads demo data, runs the web server and a worker.
 demo: install
 	$(DEMO) $(PY) manage.py migrate --no-input
+	$(DEMO) $(PY) manage.py createcachetable
 	$(DEMO) $(PY) manage.py load_demo
 	$(DEMO) PORT=$(PORT) $(PY) scripts/run_demo.py
 

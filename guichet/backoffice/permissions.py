@@ -14,6 +14,8 @@ ADVISOR_PERMISSIONS: tuple[str, ...] = (
     "identity.add_user",
     "identity.change_user",
     "audit.view_auditevent",
+    "help.view_contactmessage",
+    "help.change_contactmessage",
 )
 
 

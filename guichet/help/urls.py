@@ -5,6 +5,8 @@ from guichet.help import views
 app_name = "help"
 urlpatterns = [
     path("", views.index, name="index"),
-    path("contact/", views.index, name="contact"),
-    path("browsers/", views.index, name="browsers"),
+    path("troubleshooting/", views.troubleshooting, name="troubleshooting"),
+    path("browsers/", views.browsers, name="browsers"),
+    path("contact/", views.contact, name="contact"),
+    path("contact/sent/", views.contact_sent, name="contact_sent"),
 ]

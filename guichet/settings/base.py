@@ -100,6 +100,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# --- Cache (rate limits; shared by every web process) ------------------------
+_CACHE_URL = env.string("GUICHET_CACHE_URL", "db://")
+if _CACHE_URL == "db://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "guichet_cache"}}
+elif _CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}}
+elif _CACHE_URL == "locmem://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise env.bad("GUICHET_CACHE_URL", _CACHE_URL, "db://, redis://host:port/db or locmem://")
+
 # --- Passwords --------------------------------------------------------------
 PASSWORD_HASHERS = ["guichet.identity.hashers.GuichetArgon2Hasher"]
 AUTH_PASSWORD_VALIDATORS = [
@@ -153,6 +164,7 @@ SESSION_COOKIE_AGE = env.integer("GUICHET_SESSION_SECONDS", 15 * 60, minimum=60)
 SESSION_SAVE_EVERY_REQUEST = True  # the age is an inactivity timeout
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "guichet.web.views.csrf_failure"
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
     "microphone=(), payment=(), usb=(), interest-cohort=()"

@@ -1,9 +1,16 @@
-from django.http import HttpRequest, HttpResponse, JsonResponse
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from guichet.web import request_id
 from guichet.web.health import check_health
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -24,7 +31,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _error(request: HttpRequest, status: int) -> HttpResponse:
-    return render(request, f"web/errors/{status}.html", status=status)
+    return render(request, f"web/errors/{status}.html", {"status_code": status}, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -35,9 +42,21 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return _error(request, 403)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A stale or missing CSRF token: the translated 403 page, not Django's English one."""
+    return _error(request, 403)
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _error(request, 404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _error(request, 500)
+    """Renders without the request context: its processors may be what failed."""
+    context = {"institution_name": settings.GUICHET_INSTITUTION_NAME, "request_id": request_id.get()}
+    try:
+        body = loader.get_template("web/errors/500.html").render(context)
+    except Exception:  # the page of last resort must not fail in turn
+        logger.exception("The 500 page could not be rendered")
+        body = "<!DOCTYPE html><title>Server error</title><h1>Server error (500)</h1>"
+    return HttpResponseServerError(body)

@@ -14,11 +14,13 @@ def permission_names(group: Group) -> list[str]:
     return sorted(f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all())
 
 
-def test_the_migration_created_the_advisor_group_with_the_minimum_permissions() -> None:
+def test_the_migrations_created_the_advisor_group_with_the_minimum_permissions() -> None:
     group = Group.objects.get(name=ADVISOR_GROUP)
 
     assert permission_names(group) == [
         "audit.view_auditevent",
+        "help.change_contactmessage",
+        "help.view_contactmessage",
         "identity.add_user",
         "identity.change_user",
         "identity.view_user",

@@ -111,9 +111,9 @@ def test_the_app_order_check(installed_apps: list[str], warning_ids: list[str]) 
     assert [warning.id for warning in app_order_warnings(installed_apps=installed_apps)] == warning_ids
 
 
-def test_advisors_see_the_dashboard_with_users_and_audit_only() -> None:
+def test_advisors_see_the_dashboard_with_users_audit_and_contact_messages_only() -> None:
     response = staff_client(make_advisor()).get("/backoffice/")
 
     assert response.status_code == 200
     models = [model["object_name"] for app in response.context["app_list"] for model in app["models"]]
-    assert sorted(models) == ["AuditEvent", "User"]
+    assert sorted(models) == ["AuditEvent", "ContactMessage", "User"]
