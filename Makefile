@@ -53,6 +53,7 @@ fmt: $(VENV)/.dev
 messages: $(VENV)/.dev
 	cd guichet && DJANGO_SETTINGS_MODULE=guichet.settings.test ../$(PY) ../manage.py makemessages \
 		-l fr -l nl -l en -l de --no-obsolete --ignore "*/tests/*"
+	$(PY) scripts/fill_source_catalogue.py
 	$(PY) scripts/compile_messages.py
 
 ## Production settings must pass Django's deployment checks.

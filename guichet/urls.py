@@ -1,7 +1,6 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
-from django.views.i18n import set_language
 
 from guichet.web import views as web_views
 
@@ -12,7 +11,7 @@ handler500 = "guichet.web.views.server_error"
 
 urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
-    path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/setlang/", web_views.set_language, name="set_language"),
     path("backoffice/", admin.site.urls),
     path("", include("guichet.notifications.urls")),
 ]

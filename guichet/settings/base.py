@@ -103,7 +103,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # --- Cache (rate limits; shared by every web process) ------------------------
 _CACHE_URL = env.string("GUICHET_CACHE_URL", "db://")
 if _CACHE_URL == "db://":
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "guichet_cache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "guichet_cache"}
+    }
 elif _CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}}
 elif _CACHE_URL == "locmem://":

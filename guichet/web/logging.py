@@ -14,18 +14,29 @@ from typing import Any
 from guichet.web import request_id
 
 REDACTED = "[redacted]"
-_SENSITIVE_KEYS = re.compile(
-    r"(pass(word|wd)?|secret|token|otp|code|pin|pan|card_?number|cvc|cvv|authorization|cookie|session)",
+# Short words (otp, code, pin, pan) count only as a whole part of a key, so
+# that "company" or "shipping" stay readable; a few "*_code" keys are not secret.
+_SENSITIVE_KEY = re.compile(
+    r"pass(?:word|wd|phrase)?|secret|token|authorization|cookie|session|card_?num|cvc|cvv"
+    r"|(?:^|[_-])(?:otp|code|pin|pan)(?:$|[_-])",
     re.IGNORECASE,
 )
-# 13 to 19 digits, optionally grouped by spaces or dashes: a payment card number.
-_PAN = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-# key=value or key: value pairs whose key is sensitive.
+_NOT_SECRET_KEYS = {"status_code", "error_code", "language_code", "country_code", "currency_code"}
+# 13 to 19 digits, optionally grouped by spaces, dashes, or spaces as they are
+# URL-encoded ("+", "%20"): a payment card number.
+_PAN = re.compile(r"(?<!\d)(?:\d(?:[ +-]|%20)?){12,18}\d(?!\d)")
+# key=value, key: value, "key": "value", 'key': ['value'] (a QueryDict's repr)
+# whose key is sensitive.
 _KEY_VALUE = re.compile(
-    r"(?P<key>\b[\w-]*(?:password|passwd|secret|token|otp|code|pin|cvc|cvv)[\w-]*\b)"
-    r"(?P<sep>\s*[=:]\s*|\"\s*:\s*\"?|'\s*:\s*'?)(?P<value>[^\s,;&\"'}]+)",
+    r"(?P<key>\b[\w-]*(?:password|passwd|secret|token|cvc|cvv|card_?num(?:ber)?)[\w-]*\b"
+    r"|\b(?:[\w-]*[_-])?(?:otp|code|pin)(?:[_-][\w-]*)?\b)"
+    r"(?P<sep>[\"']?\s*[=:]\s*[\[(]?\s*[\"']?)(?P<value>[^\s,;&\"'\])}]+)",
     re.IGNORECASE,
 )
+
+
+def is_sensitive_key(key: str) -> bool:
+    return key.lower() not in _NOT_SECRET_KEYS and bool(_SENSITIVE_KEY.search(key))
 
 
 def redact_text(text: str) -> str:
@@ -34,7 +45,7 @@ def redact_text(text: str) -> str:
 
 
 def redact_value(key: str, value: Any) -> Any:
-    if _SENSITIVE_KEYS.search(key):
+    if is_sensitive_key(key):
         return REDACTED
     if isinstance(value, str):
         return redact_text(value)
@@ -48,8 +59,16 @@ def redact_value(key: str, value: Any) -> Any:
 
 
 class RequestIdFilter(logging.Filter):
+    """Tags the record with the id of its request.
+
+    Django logs 4xx/5xx responses ("Not Found: /x") after the whole middleware
+    chain has returned, when RequestIdMiddleware has already reset the current
+    id; those records carry the request itself, which remembers its id.
+    """
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id.get()
+        request = getattr(record, "request", None)
+        record.request_id = getattr(request, "request_id", None) or request_id.get()
         return True
 
 
@@ -57,7 +76,14 @@ class RedactingFilter(logging.Filter):
     """Renders the message once, redacted, so formatters never see raw args."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact_text(record.getMessage())
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            # A logging call whose arguments do not fit its message must not
+            # break the caller, nor print the raw arguments (logging's own
+            # error report would): keep the template only.
+            message = f"{record.msg} [arguments did not fit the message]"
+        record.msg = redact_text(message)
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))

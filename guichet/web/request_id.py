@@ -5,7 +5,7 @@ import uuid
 from contextvars import ContextVar
 
 _current: ContextVar[str] = ContextVar("request_id", default="-")
-_ACCEPTABLE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_ACCEPTABLE = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 def get() -> str:
@@ -14,7 +14,7 @@ def get() -> str:
 
 def start(incoming: str | None) -> object:
     """Use the proxy's id when it looks sane, else make one; returns a reset token."""
-    value = incoming if incoming and _ACCEPTABLE.match(incoming) else uuid.uuid4().hex
+    value = incoming if incoming and _ACCEPTABLE.fullmatch(incoming) else uuid.uuid4().hex
     return _current.set(value)
 
 

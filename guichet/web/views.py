@@ -4,8 +4,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.utils import translation
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
+from django.views.i18n import set_language as django_set_language
 
 from guichet.web import request_id
 from guichet.web.health import check_health
@@ -28,6 +30,19 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "tasks": {"backlog": health.backlog, "oldest_age_seconds": health.oldest_age_seconds},
     }
     return JsonResponse(body, status=200 if health.ok else 503)
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's set_language, with the language of ``next`` active first.
+
+    Django translates ``next`` by resolving it in the request's language; a
+    French page (/fr/…) opened by a browser preferring English would not
+    resolve, and the visitor would land back on the French page.
+    """
+    next_url = request.POST.get("next", "")
+    with translation.override(translation.get_language_from_path(next_url) or translation.get_language()):
+        return django_set_language(request)
 
 
 def _error(request: HttpRequest, status: int) -> HttpResponse:

@@ -16,7 +16,9 @@ def revoke(apps, schema_editor):
     group = group_model.objects.using(alias).filter(name=ADVISOR_GROUP).first()
     if group is not None:
         group.permissions.remove(
-            *group.permissions.filter(content_type__app_label="help", codename__in=[p.split(".")[1] for p in PERMISSIONS])
+            *group.permissions.filter(
+                content_type__app_label="help", codename__in=[p.split(".")[1] for p in PERMISSIONS]
+            )
         )
 
 
