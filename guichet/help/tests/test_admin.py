@@ -2,6 +2,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import ngettext
 
 from guichet.audit.models import AuditEvent
 from guichet.help.models import ContactMessage
@@ -79,7 +81,13 @@ def test_mark_handled_action(client, operator, message):
         reverse(CHANGELIST), {"action": "mark_handled", "_selected_action": [message.pk]}, follow=True
     )
 
-    assert "1 message marked as handled." in response.text
+    with translation.override("fr"):
+        expected = ngettext(
+            "%(count)d message marked as handled.", "%(count)d messages marked as handled.", 1
+        ) % {"count": 1}
+    assert expected == "1 message marqué comme traité."
+    assert [str(m) for m in response.context["messages"]] == [expected]
+    assert expected in response.text
     message.refresh_from_db()
     assert message.status == "handled"
 

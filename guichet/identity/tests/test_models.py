@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import translation
+from django.utils.translation import gettext
 
 from guichet.identity.models import AccountKind
 
@@ -38,10 +39,16 @@ def test_user_id_must_be_unique_with_a_clear_message():
     User.objects.create_user("CC100001")
     duplicate = User(user_id="CC100001")
 
-    with translation.override("en"), pytest.raises(ValidationError) as error:
+    with pytest.raises(ValidationError) as error:
         duplicate.validate_unique()
 
-    assert error.value.message_dict == {"user_id": ["A user with this user ID already exists."]}
+    # The message is lazy: it is translated when read, in the language active at that moment.
+    with translation.override("en"):
+        assert error.value.message_dict == {"user_id": ["A user with this user ID already exists."]}
+    with translation.override("fr"):
+        expected = gettext("A user with this user ID already exists.")
+        assert error.value.message_dict == {"user_id": [expected]}
+    assert expected == "Un utilisateur avec cet identifiant d'utilisateur existe déjà."
 
 
 def test_user_id_and_email_are_distinct():

@@ -8,6 +8,7 @@ from django.contrib.staticfiles import finders
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +73,10 @@ def test_language_switcher_is_a_labelled_form_that_works_without_javascript(clie
     response = client.get(url("help:browsers", "de"))
 
     assert '<form class="language-switcher" action="/i18n/setlang/" method="post">' in response.text
-    assert '<label for="language-select">Language</label>' in response.text
+    with translation.override("de"):
+        label = gettext("Language")
+    assert label == "Sprache"
+    assert f'<label for="language-select">{label}</label>' in response.text
     assert '<input name="next" type="hidden" value="/de/help/browsers/">' in response.text
     options = [attrs for tag, attrs in tags_of(response.text) if tag == "option"]
     assert [(o["value"], o["lang"]) for o in options] == [(code, code) for code in LANGUAGES]
@@ -171,10 +175,16 @@ def test_400_and_403_pages(rf, handler, status):
     request = rf.get("/fr/")
     request.csp_nonce = "test-nonce"
 
-    response = getattr(views, handler)(request, Exception())
+    # Called directly, past LocaleMiddleware: activate the language it would take from "/fr/",
+    # rather than render in whatever language an earlier test left active in this thread.
+    with translation.override("fr"):
+        response = getattr(views, handler)(request, Exception())
+        code = gettext("Error %(code)s") % {"code": status}
 
+    assert code == f"Erreur {status}"
     assert response.status_code == status
-    assert f"Error {status}" in response.content.decode()
+    assert '<html lang="fr">' in response.content.decode()
+    assert f'<p class="error-code">{code}</p>' in response.content.decode()
 
 
 def boom(request):
@@ -195,8 +205,11 @@ def test_server_error_renders_the_500_page():
     with override_settings(ROOT_URLCONF=urlconf):
         response = Client(raise_request_exception=False).get("/boom/")
 
+    with translation.override("fr"):  # /boom/ has no language prefix: the default language
+        heading = gettext("Something went wrong on our side")
+    assert heading == "Une erreur s'est produite de notre côté"
     assert response.status_code == 500
-    assert "<h1>Something went wrong on our side</h1>" in response.content.decode()
+    assert f"<h1>{heading}</h1>" in response.content.decode()
     assert f"<code>{response.headers['X-Request-ID']}</code>" in response.content.decode()
 
 
@@ -215,6 +228,9 @@ def test_500_page_renders_even_when_a_context_processor_fails():
 
     assert response.status_code == 500
     body = response.content.decode()
+    with translation.override("fr"):
+        heading = gettext("Something went wrong on our side")
+    assert heading == "Une erreur s'est produite de notre côté"
     assert '<html lang="fr">' in body
-    assert "<h1>Something went wrong on our side</h1>" in body
+    assert f"<h1>{heading}</h1>" in body
     assert "Banque Aubépine" in body
