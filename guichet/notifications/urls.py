@@ -1,2 +1,10 @@
+from django.urls import path
 
-urlpatterns: list = []
+from guichet.notifications import views
+
+app_name = "notifications"
+
+urlpatterns = [
+    path("dev/outbox/", views.outbox, name="outbox"),
+    path("dev/outbox.json", views.outbox_json, name="outbox_json"),
+]
