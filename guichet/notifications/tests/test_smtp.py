@@ -82,6 +82,23 @@ def test_the_worker_command_delivers_through_smtp(smtp_server: SmtpServer, tmp_p
     assert list(Message.objects.order_by().values_list("status", "attempts").distinct()) == [("sent", 1)]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_with_several_threads_delivers_each_message_exactly_once(
+    smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    # Given twenty queued e-mails
+    keys = [f"threaded-{i}" for i in range(20)]
+    for key in keys:
+        _email(key, language="en")
+
+    # When one worker process runs them with four threads until the queue is empty
+    _wait(_worker(smtp_server, tmp_path / "worker.log", "--batch", "--threads", "4"), tmp_path / "worker.log")
+
+    # Then the server received each exactly once and each is recorded as sent after one attempt
+    assert smtp_server.recorder.message_ids() == Counter({message_id_for(f"{k}:email"): 1 for k in keys})
+    assert list(Message.objects.order_by().values_list("status", "attempts").distinct()) == [("sent", 1)]
+
+
 @pytest.mark.django_db
 def test_one_smtp_connection_serves_many_messages_and_is_reopened_when_lost(smtp_server: SmtpServer) -> None:
     for key in ["a", "b", "c"]:
