@@ -88,12 +88,12 @@ _database_url = env.string("DATABASE_URL", _DEFAULT_DB)
 try:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 except ValueError as exc:
-    raise env.bad("DATABASE_URL", _database_url, f"a database URL ({exc})") from None
+    raise env.bad("DATABASE_URL", env.without_password(_database_url), f"a database URL ({exc})") from None
 if DATABASES["default"]["ENGINE"] not in {
     "django.db.backends.postgresql",
     "django.db.backends.sqlite3",
 }:
-    raise env.bad("DATABASE_URL", _database_url, "a postgres:// or sqlite:// URL")
+    raise env.bad("DATABASE_URL", env.without_password(_database_url), "a postgres:// or sqlite:// URL")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is for the demo and quick local runs: wait for the writer lock
     # instead of failing, since the web server and the worker share the file.
@@ -111,7 +111,9 @@ elif _CACHE_URL.startswith(("redis://", "rediss://")):
 elif _CACHE_URL == "locmem://":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
-    raise env.bad("GUICHET_CACHE_URL", _CACHE_URL, "db://, redis://host:port/db or locmem://")
+    raise env.bad(
+        "GUICHET_CACHE_URL", env.without_password(_CACHE_URL), "db://, redis://host:port/db or locmem://"
+    )
 
 # --- Passwords --------------------------------------------------------------
 PASSWORD_HASHERS = ["guichet.identity.hashers.GuichetArgon2Hasher"]
@@ -149,9 +151,12 @@ MEDIA_ROOT = BASE_DIR / "var" / "media"
 
 # --- Security headers -------------------------------------------------------
 SECURE_SSL_REDIRECT = env.boolean("GUICHET_SSL_REDIRECT", True)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many proxies in front of Guichet append to X-Forwarded-For (0: use REMOTE_ADDR).
 GUICHET_TRUSTED_PROXY_COUNT = env.integer("GUICHET_TRUSTED_PROXY_COUNT", 0, maximum=5)
+if GUICHET_TRUSTED_PROXY_COUNT:
+    # Only a proxy we trust may tell us the request came over HTTPS; without
+    # one, a client could send the header itself to dodge the redirect.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.integer("GUICHET_HSTS_SECONDS", 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
@@ -241,6 +246,8 @@ GUICHET_SMS_TIMEOUT = env.integer("GUICHET_SMS_TIMEOUT", 10, minimum=1)
 GUICHET_DELIVERY_MAX_ATTEMPTS = env.integer("GUICHET_DELIVERY_MAX_ATTEMPTS", 25, minimum=1)
 GUICHET_DELIVERY_BACKOFF_BASE = env.integer("GUICHET_DELIVERY_BACKOFF_BASE", 30, minimum=1)
 GUICHET_DELIVERY_BACKOFF_MAX = env.integer("GUICHET_DELIVERY_BACKOFF_MAX", 3600, minimum=1)
+# One-time codes are useless once expired: an undelivered one is given up after this.
+GUICHET_DELIVERY_SENSITIVE_TTL = env.integer("GUICHET_DELIVERY_SENSITIVE_TTL", 600, minimum=60)
 GUICHET_DEV_OUTBOX = False  # never enabled in production; the demo turns it on
 
 # --- Background tasks -------------------------------------------------------

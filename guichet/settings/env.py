@@ -8,6 +8,7 @@ import json
 import os
 import re
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +20,15 @@ _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 def _raw(name: str) -> str | None:
     return os.environ.get(name)
+
+
+def without_password(url: str) -> str:
+    """A URL fit for an error message: its password, if any, replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def bad(name: str, value: object, expected: str) -> ImproperlyConfigured:

@@ -6,3 +6,6 @@ class WebConfig(AppConfig):
     name = "guichet.web"
     label = "web"
     verbose_name = _("Web shell")
+
+    def ready(self) -> None:
+        from guichet.web import checks  # noqa: F401  (registers the deployment checks)

@@ -170,3 +170,10 @@ def test_timezone_accepts_iana_names_only(monkeypatch):
     monkeypatch.setenv("GUICHET_TZ", "../etc/passwd")
     with pytest.raises(ImproperlyConfigured, match="GUICHET_TZ"):
         env.timezone("GUICHET_TZ", "UTC")
+
+
+def test_a_bad_database_url_is_named_without_its_password() -> None:
+    from guichet.settings.env import without_password
+
+    assert without_password("postgres://app:s3cret@db:5432/guichet") == "postgres://app:***@db:5432/guichet"
+    assert without_password("sqlite:///var/x.sqlite3") == "sqlite:///var/x.sqlite3"
