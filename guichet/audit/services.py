@@ -5,9 +5,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 
 from guichet.audit.chain import event_hash
 from guichet.audit.models import GENESIS_HASH, AuditEvent
@@ -64,6 +66,10 @@ def client_ip(request: HttpRequest) -> str | None:
     the address it received the request from, so the client is the n-th entry
     from the right; anything further left was written by the client and is
     ignored. A header shorter than n means a proxy was bypassed: REMOTE_ADDR.
+
+    The address is in the form the database gives back (``GenericIPAddressField``:
+    ``::ffff:192.0.2.7``, not Python's ``::ffff:c000:207``), so an event's hash
+    recomputed from the stored row matches the one computed here. None if invalid.
     """
     trusted = getattr(settings, "GUICHET_TRUSTED_PROXY_COUNT", 0)
     candidate = request.META.get("REMOTE_ADDR", "")
@@ -73,8 +79,9 @@ def client_ip(request: HttpRequest) -> str | None:
         if len(forwarded) >= trusted:
             candidate = forwarded[-trusted]
     try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
+        address = ipaddress.ip_address(candidate)
+        return clean_ipv6_address(str(address)) if address.version == 6 else str(address)
+    except (ValueError, ValidationError):
         return None
 
 

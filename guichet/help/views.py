@@ -5,6 +5,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from guichet.audit.services import client_ip
 from guichet.help import ratelimit
 from guichet.help.channels import institution_now
 from guichet.help.forms import ContactForm
@@ -53,7 +54,7 @@ def contact(request: HttpRequest) -> HttpResponse:
     if form.is_bot:
         return redirect("help:contact_sent")  # pretend success; store and send nothing
     data = form.cleaned_data
-    if not ratelimit.contact_allowed(address=request.META.get("REMOTE_ADDR", ""), email=data["email"]):
+    if not ratelimit.contact_allowed(address=client_ip(request) or "", email=data["email"]):
         form.add_error(None, TOO_MANY)
         return _render_contact(request, form, status=429)
     message = contact_message_submit(

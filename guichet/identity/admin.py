@@ -4,6 +4,8 @@ A user added here gets an unusable password (onboarding sets one later);
 no form shows the password hash or links to a password form, and the
 password URL answers 403 to everyone. Users are deactivated, never deleted.
 Every change is written to the audit trail with the changed field names only.
+The changelist filters only on its list filters: Django would otherwise accept
+any local field in the query string, ``?password__startswith=`` included.
 """
 
 from typing import Any
@@ -12,6 +14,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Field, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.forms import Field as FormField
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
@@ -24,6 +27,21 @@ from guichet.identity.models import AccountKind, User
 
 PERSONAL_FIELDS = ("first_name", "last_name", "email", "mobile_phone", "preferred_language")
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+# Never a filter, whatever the path that leads to it: a prefix filter reveals a hash by bisection.
+REFUSED_LOOKUP_PARTS = frozenset({"password"})
+
+
+def filter_paths(list_filter: Any, date_hierarchy: str | None) -> set[str]:
+    """The field paths (or parameter names) that a changelist's own filters use."""
+    paths = {date_hierarchy} if date_hierarchy else set()
+    for item in list_filter:
+        if isinstance(item, (list, tuple)):
+            paths.add(item[0])
+        elif isinstance(item, str):
+            paths.add(item)
+        else:  # a SimpleListFilter class
+            paths.add(item.parameter_name)
+    return paths
 
 
 @admin.register(User)
@@ -72,6 +90,19 @@ class UserAdmin(admin.ModelAdmin):
         if db_field.name == "kind" and not request.user.is_superuser:
             kwargs["choices"] = [choice for choice in AccountKind.choices if choice[0] != AccountKind.STAFF]
         return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        """Only the list filters' own lookups; Django answers any other with a 400."""
+        parts = lookup.split(LOOKUP_SEP)
+        if REFUSED_LOOKUP_PARTS.intersection(parts):
+            return False
+        list_filter = self.get_list_filter(request) if request is not None else self.list_filter
+        if not any(
+            lookup == path or lookup.startswith(path + LOOKUP_SEP)
+            for path in filter_paths(list_filter, self.date_hierarchy)
+        ):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_urls(self) -> list[URLPattern]:
         refuse = self.admin_site.admin_view(self.password_change_refused)

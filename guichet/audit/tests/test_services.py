@@ -8,6 +8,7 @@ from guichet.audit.chain import event_hash
 from guichet.audit.models import GENESIS_HASH, AuditEvent
 from guichet.audit.redaction import REDACTED
 from guichet.audit.services import client_ip, record
+from guichet.audit.verify import ChainReport, chain_verify
 from guichet.backoffice.tests.factories import make_advisor, make_customer
 from guichet.web import request_id
 
@@ -39,6 +40,16 @@ def test_the_hash_survives_the_database_round_trip() -> None:
     assert event_hash(stored) == stored.hash == event.hash
     assert stored.ip_address == "2001:db8::1"
     assert stored.details == {"amount": "127.96", "parts": ["42.66", "42.65"], "z": {"a": None, "b": 1}}
+
+
+@pytest.mark.parametrize("remote_addr", ["::ffff:192.0.2.7", "::ffff:c000:207"])
+def test_an_ipv4_mapped_address_keeps_the_chain_verifiable(remote_addr: str) -> None:
+    event = record(action="test.mapped", request=RequestFactory().get("/", REMOTE_ADDR=remote_addr))
+
+    stored = AuditEvent.objects.get(pk=event.pk)
+
+    assert (event.ip_address, stored.ip_address) == ("::ffff:192.0.2.7", "::ffff:192.0.2.7")
+    assert chain_verify() == ChainReport(count=1, head_seq=1, head_hash=event.hash)
 
 
 def test_actor_target_and_request_context_are_kept() -> None:
@@ -138,6 +149,9 @@ def test_events_outlive_their_actor() -> None:
         (2, "10.0.0.2", "198.51.100.7, 203.0.113.9, 10.0.0.1", "203.0.113.9"),
         (2, "10.0.0.2", "203.0.113.9", "10.0.0.2"),  # a proxy was bypassed
         (1, "10.0.0.1", "not-an-ip", None),
+        (0, "::ffff:c000:207", "", "::ffff:192.0.2.7"),  # IPv4-mapped: the database's form
+        (1, "10.0.0.1", "::FFFF:192.0.2.7", "::ffff:192.0.2.7"),
+        (0, "2001:DB8:0:0::1", "", "2001:db8::1"),
         (0, "", "", None),
     ],
 )

@@ -57,3 +57,50 @@ def test_refuses_an_existing_user_id() -> None:
 
     with pytest.raises(CommandError, match="already exists"):
         create_advisor(*ARGS, "--no-password")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--user-id", "", "--email", "a2@bank.example"], "--user-id: This field cannot be blank."),
+        (["--user-id", "   ", "--email", "a2@bank.example"], "--user-id: This field cannot be blank."),
+        (["--user-id", "advisor2", "--email", "not-an-email"], "--email: Enter a valid email address."),
+        (["--user-id", "advisor2", "--email", ""], "--email: Enter a valid email address."),
+        (
+            ["--user-id", "x" * 151, "--email", "a2@bank.example"],
+            "--user-id: Ensure this value has at most 150 characters (it has 151).",
+        ),
+        (
+            ["--user-id", "", "--email", "nope"],
+            "--email: Enter a valid email address. --user-id: This field cannot be blank.",
+        ),
+    ],
+)
+@pytest.mark.parametrize("password_option", [[], ["--no-password"]], ids=["password", "no-password"])
+def test_refuses_bad_input_and_creates_nothing(
+    arguments: list[str], message: str, password_option: list[str]
+) -> None:
+    passwords = ("Conseil-Secret-2026!", "Conseil-Secret-2026!")
+
+    with pytest.raises(CommandError) as raised, translation.override("en"):
+        create_advisor(*arguments, *password_option, passwords=passwords)
+
+    assert str(raised.value) == message
+    assert User.objects.count() == 0
+
+
+def test_bad_input_is_reported_in_the_active_language() -> None:
+    with pytest.raises(CommandError) as raised, translation.override("fr"):
+        create_advisor("--user-id", "advisor2", "--email", "not-an-email", "--no-password")
+
+    assert str(raised.value) == "--email: Saisissez une adresse de courriel valide."
+    assert User.objects.count() == 0
+
+
+def test_the_user_id_and_email_are_stripped() -> None:
+    create_advisor("--user-id", " advisor2 ", "--email", " a2@bank.example ", "--no-password")
+
+    assert User.objects.filter(is_staff=True).values_list("user_id", "email").get() == (
+        "advisor2",
+        "a2@bank.example",
+    )

@@ -332,6 +332,29 @@ def test_too_many_messages_from_one_network_address_are_refused(client, monkeypa
     assert ContactMessage.objects.count() == 1
 
 
+def test_behind_the_proxy_the_network_limit_is_per_client(client, monkeypatch, settings):
+    settings.GUICHET_TRUSTED_PROXY_COUNT = 1
+    monkeypatch.setattr(ratelimit, "PER_ADDRESS", 1)
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    first = client.post(url("help:contact", "en"), VALID, **proxy, HTTP_X_FORWARDED_FOR="203.0.113.9")
+
+    other_client = client.post(
+        url("help:contact", "en"),
+        {**VALID, "email": "someone.else@example.com"},
+        **proxy,
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
+    same_client = client.post(
+        url("help:contact", "en"),
+        {**VALID, "email": "a.third@example.com"},
+        **proxy,
+        HTTP_X_FORWARDED_FOR="198.51.100.66, 203.0.113.9",  # a forged entry does not reset the count
+    )
+
+    assert [first.status_code, other_client.status_code, same_client.status_code] == [302, 302, 429]
+    assert ContactMessage.objects.count() == 2
+
+
 def test_the_form_needs_a_csrf_token():
     from django.test import Client
 

@@ -269,3 +269,49 @@ def test_deactivating_users_is_recorded(customer: User) -> None:
     assert (customer.is_active, other_advisor.is_active) == (False, True)  # staff: superusers only
     event = AuditEvent.objects.get(action="user.changed")
     assert (event.target_label, event.details) == ("CC100001", {"fields": ["is_active"]})
+
+
+# --- Changelist filters ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("make_staff", [make_advisor, make_superuser], ids=["advisor", "superuser"])
+@pytest.mark.parametrize(
+    "lookup",
+    ["password__startswith", "password", "password__regex", "groups__user__password__startswith"],
+)
+def test_the_list_cannot_be_filtered_on_the_password_hash(customer: User, make_staff, lookup: str) -> None:
+    client = client_for(make_staff())
+    right_prefix, wrong_prefix = customer.password[:8], "zzz"
+
+    right = client.get(USERS, {lookup: right_prefix})
+    wrong = client.get(USERS, {lookup: wrong_prefix})
+
+    # the same generic error page either way: no list, so nothing to tell the prefixes apart
+    assert (right.status_code, wrong.status_code) == (400, 400)
+    for response in (right, wrong):
+        assert "We could not understand this request" in response.text
+        assert "CC100001" not in response.text
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    ["email__startswith", "first_name", "user_id__gt", "last_login__isnull", "user_permissions__codename"],
+)
+def test_the_list_filters_only_on_its_list_filters(customer: User, lookup: str) -> None:
+    assert client_for(make_advisor()).get(USERS, {lookup: "C"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "user_ids"),
+    [
+        ({"kind__exact": AccountKind.STAFF}, ["advisor1"]),
+        ({"is_active__exact": "1", "is_staff__exact": "0"}, ["CC100001"]),
+        ({"preferred_language__exact": "fr"}, ["CC100001", "advisor1"]),
+        ({"groups__isnull": "True"}, ["CC100001"]),
+    ],
+)
+def test_the_list_filters_still_work(customer: User, query: dict[str, str], user_ids: list[str]) -> None:
+    response = client_for(make_advisor()).get(USERS, query)
+
+    assert response.status_code == 200
+    assert [user.user_id for user in response.context["cl"].result_list] == user_ids

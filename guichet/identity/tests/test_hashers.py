@@ -28,8 +28,6 @@ def test_parameters_meet_the_owasp_floor():
     params = GuichetArgon2Hasher().params()
 
     assert params.type is Type.ID
-    assert params.memory_cost >= 19_456  # KiB
-    assert params.time_cost >= 2
     assert params.parallelism == 1
     assert (params.memory_cost, params.time_cost) == (65_536, 3)
 
