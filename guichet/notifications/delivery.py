@@ -10,6 +10,7 @@ delivery is at-least-once in that window only (see docs/notifications.md).
 
 import logging
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -43,8 +44,19 @@ def backoff_delay(*, attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** (attempts - 1), settings.GUICHET_DELIVERY_BACKOFF_MAX))
 
 
-def message_deliver(*, message_id: int) -> str:
-    """Makes one delivery attempt if the message is still queued and due; returns its status."""
+def sensitive_ttl() -> timedelta:
+    """How long a sensitive message (a one-time code) is worth delivering after it was created."""
+    return timedelta(seconds=getattr(settings, "GUICHET_DELIVERY_SENSITIVE_TTL", 600))
+
+
+def message_deliver(*, message_id: int, task_id: UUID | None = None) -> str:
+    """Makes one delivery attempt if the message is still queued and due; returns its status.
+
+    ``task_id`` is the running task's id. The message's current task
+    (``message.task_id``) delivers even if the message looks not yet due: its
+    ``next_attempt_at`` may come from another machine's clock (a sweep).
+    Any other task is a stale duplicate and leaves an early message alone.
+    """
     with transaction.atomic():
         try:
             message = Message.objects.select_for_update().get(pk=message_id)
@@ -53,11 +65,18 @@ def message_deliver(*, message_id: int) -> str:
         if message.status != Status.QUEUED:
             return "skipped"
         now = timezone.now()
-        if message.next_attempt_at > now:
+        if message.next_attempt_at > now and (task_id is None or task_id != message.task_id):
             return "not_due"  # a stale duplicate task; the one scheduled for later will run
+        if message.sensitive and now >= message.created_at + sensitive_ttl():
+            _record_expiry(message, reason="expired")
+            message.save(update_fields=_OUTCOME_FIELDS)
+            return message.status
         message.attempts += 1
         try:
-            reference = transport_send(message=message)
+            # A savepoint: a database error in the transport (the outbox backends
+            # write rows) must not break the transaction that records the outcome.
+            with transaction.atomic():
+                reference = transport_send(message=message)
         except DeliveryError as error:
             _record_failure(message, error, now=now)
         except Exception as error:  # a bug must not lose the message: retry it like an outage
@@ -80,6 +99,15 @@ def _record_success(message: Message, reference: str, *, now: datetime) -> None:
 def _record_failure(message: Message, error: DeliveryError, *, now: datetime) -> None:
     message.last_error = error.reason
     message.last_error_kind = ErrorKind.PERMANENT if error.permanent else ErrorKind.TEMPORARY
+    next_attempt_at = now + backoff_delay(attempts=message.attempts)
+    if (
+        not error.permanent
+        and message.sensitive
+        and next_attempt_at >= message.created_at + sensitive_ttl()
+        and message.attempts < settings.GUICHET_DELIVERY_MAX_ATTEMPTS
+    ):
+        _record_expiry(message, reason=f"expired: {error.reason}")  # no retry before the code expires
+        return
     if error.permanent or message.attempts >= settings.GUICHET_DELIVERY_MAX_ATTEMPTS:
         message.status = Status.FAILED
         _wipe_if_sensitive(message)
@@ -90,11 +118,20 @@ def _record_failure(message: Message, error: DeliveryError, *, now: datetime) ->
             message.last_error_kind,
         )
         return
-    message.next_attempt_at = now + backoff_delay(attempts=message.attempts)
+    message.next_attempt_at = next_attempt_at
     message.task_id = enqueue_delivery(
         message_id=message.pk, sensitive=message.sensitive, run_after=message.next_attempt_at
     )
     logger.info("Message id=%s will be retried at %s", message.pk, message.next_attempt_at.isoformat())
+
+
+def _record_expiry(message: Message, *, reason: str) -> None:
+    """Fails a sensitive message whose code is no longer worth sending: it is never retried."""
+    message.status = Status.FAILED
+    message.last_error = reason[:500]
+    message.last_error_kind = ErrorKind.PERMANENT
+    _wipe_if_sensitive(message)
+    logger.warning("Sensitive message id=%s expired after %s attempts", message.pk, message.attempts)
 
 
 def _wipe_if_sensitive(message: Message) -> None:

@@ -3,17 +3,17 @@
 from datetime import datetime
 from uuid import UUID
 
-from django_tasks import task
+from django_tasks import TaskContext, task
 
 # One-time codes are awaited by someone looking at their phone: they overtake bulk mail.
 SENSITIVE_PRIORITY = 10
 
 
-@task()
-def deliver_message(message_id: int) -> str:
+@task(takes_context=True)
+def deliver_message(context: TaskContext, message_id: int) -> str:
     from guichet.notifications.delivery import message_deliver
 
-    return message_deliver(message_id=message_id)
+    return message_deliver(message_id=message_id, task_id=UUID(str(context.task_result.id)))
 
 
 def enqueue_delivery(*, message_id: int, sensitive: bool = False, run_after: datetime | None = None) -> UUID:

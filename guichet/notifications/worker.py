@@ -1,7 +1,9 @@
 """django_tasks_db's worker, plus a periodic sweep of deliveries whose task was lost."""
 
 import logging
+import math
 import random
+import threading
 import time
 from datetime import timedelta
 
@@ -19,19 +21,67 @@ from guichet.notifications.delivery import messages_sweep
 logger = logging.getLogger(__name__)
 
 
+class TaskBudget:
+    """How many tasks the workers of one process may run in all (``--max-tasks``), shared by its threads.
+
+    A worker reserves a task before claiming one, so that threads claiming at
+    the same time never run more than the total between them.
+    """
+
+    def __init__(self, total: int | None) -> None:
+        self.total = total
+        self._started = 0
+        self._reserved = 0
+        self._lock = threading.Lock()
+
+    def reserve(self) -> bool:
+        """Reserves the right to run one task; False when none is left (for now)."""
+        with self._lock:
+            if self.total is not None and self._started + self._reserved >= self.total:
+                return False
+            self._reserved += 1
+            return True
+
+    def use(self) -> None:
+        """The reserved task was claimed: it counts."""
+        with self._lock:
+            self._reserved -= 1
+            self._started += 1
+
+    def release(self) -> None:
+        """Nothing was claimed: the reservation is given back."""
+        with self._lock:
+            self._reserved -= 1
+
+    @property
+    def spent(self) -> bool:
+        with self._lock:
+            return self.total is not None and self._started >= self.total
+
+
 class DeliveryWorker(Worker):
     """Runs tasks like ``db_worker`` and sweeps every ``sweep_interval`` seconds.
 
     The loop is django_tasks_db's ``Worker.run`` with the sweep added. Running
     a task (``run_task``) and signal handling are the library's; so is the
-    claim, except on PostgreSQL where it is done in one statement.
+    claim, except on PostgreSQL where it is done in one statement. An infinite
+    ``sweep_interval`` never sweeps. ``max_tasks`` counts the tasks of every
+    worker sharing ``task_budget`` (the threads of one process).
     """
 
-    def __init__(self, *, sweep_interval: float, sweep_grace: float, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *,
+        sweep_interval: float,
+        sweep_grace: float,
+        task_budget: TaskBudget | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.sweep_interval = sweep_interval
         self.sweep_grace = timedelta(seconds=sweep_grace)
-        self._next_sweep = 0.0
+        self._next_sweep = 0.0 if math.isfinite(sweep_interval) else math.inf
+        self.task_budget = task_budget or TaskBudget(self.max_tasks)
 
     def run(self) -> None:
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
@@ -40,12 +90,20 @@ class DeliveryWorker(Worker):
         while self.running:
             close_old_connections()
             self._sweep_if_due()
+            if not self.task_budget.reserve():
+                if self.task_budget.spent:
+                    return
+                time.sleep(min(self.interval, 0.05) or 0.01)  # another thread is claiming the last task
+                continue
             task_result, claimed = self._claim()
-            if task_result is not None:
+            if task_result is None:
+                self.task_budget.release()
+            else:
+                self.task_budget.use()
                 self.run_task(task_result)
             if self.batch and claimed and task_result is None:
                 return
-            if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+            if self.task_budget.spent:
                 return
             if self.running and task_result is None:
                 time.sleep(self.interval)

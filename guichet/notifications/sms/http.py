@@ -6,6 +6,11 @@ header, so that a retried request is not sent twice by the provider. A 2xx
 answer is a success (its JSON ``id``, if any, is the reference); other 4xx
 answers are permanent failures, except 408, 425 and 429; 5xx answers,
 timeouts and connection errors are temporary.
+
+Redirects are never followed: urllib would repeat the request elsewhere (as a
+GET for 301, 302 and 303, with the bearer token, to any host or scheme) and
+take the new location's 2xx for a sent SMS. A 3xx answer is a temporary
+failure, for an operator to fix the URL.
 """
 
 import http.client
@@ -23,6 +28,16 @@ from guichet.notifications.sms.base import BaseSmsBackend, Sms
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
+
+
+class _RedirectRefuser(urllib.request.HTTPRedirectHandler):
+    """Follows no redirect: the 3xx answer then reaches the caller as an HTTPError."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_RedirectRefuser)
 
 
 class SmsBackend(BaseSmsBackend):
@@ -52,9 +67,11 @@ class SmsBackend(BaseSmsBackend):
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with _opener.open(request, timeout=self.timeout) as response:
                 return _reference(response.read())
         except urllib.error.HTTPError as error:
+            if 300 <= error.code < 400:
+                raise DeliveryError(f"HTTP {error.code} redirect refused", permanent=False) from None
             permanent = 400 <= error.code < 500 and error.code not in RETRYABLE_CLIENT_ERRORS
             raise DeliveryError(f"HTTP {error.code}", permanent=permanent) from None
         except urllib.error.URLError as error:

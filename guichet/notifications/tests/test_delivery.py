@@ -1,9 +1,13 @@
 import smtplib
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.db.utils import DatabaseError, IntegrityError
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from guichet.notifications import delivery
@@ -265,3 +269,152 @@ def test_a_sensitive_message_that_fails_for_good_is_wiped_too(failing_email: Any
 
     message.refresh_from_db()
     assert (message.status, message.body_text, message.body_html) == ("failed", "", "")
+
+
+def _transport_breaking_the_transaction(**kwargs: Any) -> str:
+    # Like the outbox backends, writes a row: here one that the database refuses
+    existing = OutboxEntry.objects.create(channel="email", recipient="x@example.com")
+    OutboxEntry.objects.create(pk=existing.pk, channel="email", recipient="y@example.com")
+    return "never"
+
+
+def _transport_with_a_bad_query(**kwargs: Any) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM guichet_no_such_table")
+    return "never"
+
+
+@pytest.mark.parametrize(
+    ("transport", "error"),
+    [(_transport_breaking_the_transaction, IntegrityError), (_transport_with_a_bad_query, DatabaseError)],
+)
+def test_a_database_error_in_the_transport_is_recorded_and_retried(
+    monkeypatch: pytest.MonkeyPatch, transport: Any, error: type[Exception]
+) -> None:
+    # Given a message whose transport fails on a database error
+    message = _email()
+    raised: list[str] = []
+
+    def send(**kwargs: Any) -> str:
+        try:
+            return transport(**kwargs)
+        except error as exception:
+            raised.append(type(exception).__name__)
+            raise
+
+    monkeypatch.setattr(delivery, "transport_send", send)
+
+    # When the worker tries
+    assert message_deliver(message_id=message.pk) == "queued"
+
+    # Then the attempt is recorded, the transport's writes undone, and a retry enqueued
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.last_error_kind) == ("queued", 1, "temporary")
+    assert message.last_error == raised[0]
+    assert OutboxEntry.objects.count() == 0
+    assert DBTaskResult.objects.filter(status="READY").count() == 2
+    assert message.task_id != DBTaskResult.objects.earliest("enqueued_at").pk
+
+
+def test_the_message_s_own_task_delivers_even_if_the_message_looks_early(frozen_now: datetime) -> None:
+    # Given a message whose next attempt, written by a machine whose clock is ahead, is in the future
+    message = _email()
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=NOW + timedelta(seconds=30))
+
+    # Then a stale duplicate task leaves it alone, but its own task sends it
+    assert message_deliver(message_id=message.pk, task_id=uuid4()) == "not_due"
+    assert message_deliver(message_id=message.pk, task_id=message.task_id) == "sent"
+    assert len(mail.outbox) == 1
+
+
+def test_the_worker_runs_the_message_s_current_task_even_if_the_message_looks_early() -> None:
+    message = _email()
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now() + timedelta(seconds=30))
+
+    assert deliveries_run() == 1
+
+    assert DBTaskResult.objects.get(pk=message.task_id).return_value == "sent"
+    assert len(mail.outbox) == 1
+
+
+def _sensitive_created(*, seconds_ago: int, **kwargs: Any) -> Message:
+    message = _email(sensitive=True, **kwargs)
+    Message.objects.filter(pk=message.pk).update(
+        created_at=NOW - timedelta(seconds=seconds_ago), next_attempt_at=NOW
+    )
+    return message
+
+
+@pytest.mark.parametrize(("seconds_ago", "status"), [(599, "sent"), (600, "failed"), (7200, "failed")])
+def test_a_sensitive_message_expires_after_the_default_ttl(
+    frozen_now: datetime, settings: Any, seconds_ago: int, status: str
+) -> None:
+    del settings.GUICHET_DELIVERY_SENSITIVE_TTL  # the default: 600 s
+    message = _sensitive_created(seconds_ago=seconds_ago)
+
+    assert message_deliver(message_id=message.pk) == status
+
+    message.refresh_from_db()
+    if status == "sent":
+        assert (len(mail.outbox), message.last_error) == (1, "")
+    else:
+        assert mail.outbox == []
+        assert (message.status, message.attempts, message.last_error, message.last_error_kind) == (
+            "failed",
+            0,
+            "expired",
+            "permanent",
+        )
+        assert (message.body_text, message.body_html) == ("", "")
+        assert DBTaskResult.objects.filter(status="READY").count() == 1  # its original task: no retry
+
+
+def test_the_sensitive_ttl_is_a_setting_and_ordinary_messages_never_expire(
+    frozen_now: datetime, settings: Any
+) -> None:
+    settings.GUICHET_DELIVERY_SENSITIVE_TTL = 60
+    sensitive = _sensitive_created(seconds_ago=60)
+    ordinary = _email(email="paul@example.com")
+    Message.objects.filter(pk=ordinary.pk).update(created_at=NOW - timedelta(days=1), next_attempt_at=NOW)
+
+    assert message_deliver(message_id=sensitive.pk) == "failed"
+    assert message_deliver(message_id=ordinary.pk) == "sent"
+
+
+def test_a_sensitive_message_is_retried_while_a_retry_fits_before_it_expires(
+    failing_email: Any, frozen_now: datetime, settings: Any
+) -> None:
+    settings.GUICHET_DELIVERY_BACKOFF_BASE = 30
+    settings.GUICHET_DELIVERY_SENSITIVE_TTL = 600
+    message = _sensitive_created(seconds_ago=569)  # the retry, 30 s later, is 1 s before expiry
+    failing_email.errors.append(TimeoutError("timed out"))
+
+    assert message_deliver(message_id=message.pk) == "queued"
+
+    message.refresh_from_db()
+    assert (message.attempts, message.next_attempt_at, message.last_error) == (
+        1,
+        NOW + timedelta(seconds=30),
+        "TimeoutError: timed out",
+    )
+
+
+def test_a_sensitive_message_fails_when_no_retry_fits_before_it_expires(
+    failing_email: Any, frozen_now: datetime, settings: Any
+) -> None:
+    settings.GUICHET_DELIVERY_BACKOFF_BASE = 30
+    settings.GUICHET_DELIVERY_SENSITIVE_TTL = 600
+    message = _sensitive_created(seconds_ago=570)  # the retry would come when the code expires
+    failing_email.errors.append(TimeoutError("timed out"))
+
+    assert message_deliver(message_id=message.pk) == "failed"
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.last_error, message.last_error_kind) == (
+        "failed",
+        1,
+        "expired: TimeoutError: timed out",
+        "permanent",
+    )
+    assert (message.body_text, message.body_html) == ("", "")
+    assert DBTaskResult.objects.filter(status="READY").count() == 1  # no retry was enqueued

@@ -19,12 +19,13 @@ SMS = Sms(to="+32470123456", text="Votre code : 123456", sender="Aubépine", ide
 
 
 class Provider(ThreadingHTTPServer):
-    """A fake SMS provider: answers each request with the next (status, body, delay)."""
+    """A fake SMS provider: answers each request with the next (status, body, delay[, headers])."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), ProviderHandler)
-        self.answers: list[tuple[int, dict, float]] = []
+        self.answers: list[tuple] = []
         self.requests: list[tuple[dict[str, str], dict]] = []
+        self.hits: list[str] = []  # "METHOD /path" of every request, whatever its method
 
     @property
     def url(self) -> str:
@@ -35,19 +36,26 @@ class ProviderHandler(BaseHTTPRequestHandler):
     server: Provider
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.hits.append(f"{self.command} {self.path}")
+        length = int(self.headers["Content-Length"] or 0)
+        body = json.loads(self.rfile.read(length)) if length else {}
         self.server.requests.append((dict(self.headers), body))
-        status, answer, delay = self.server.answers.pop(0)
+        status, answer, delay, *extra = self.server.answers.pop(0)
+        headers = extra[0] if extra else {}
         time.sleep(delay)
         payload = json.dumps(answer).encode()
         try:
             self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
         except OSError:
             pass  # the client gave up (timeout test)
+
+    do_GET = do_HEAD = do_PUT = do_POST  # a followed redirect may change the method
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -102,6 +110,41 @@ def test_http_errors_are_permanent_for_4xx_and_temporary_for_5xx(
         _backend(provider).send(SMS)
 
     assert (raised.value.reason, raised.value.permanent) == (f"HTTP {status}", permanent)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_refused_as_a_temporary_failure_and_never_followed(
+    provider: Provider, status: int
+) -> None:
+    # Given a provider that redirects the POST elsewhere, where a 200 would be waiting
+    provider.answers.append((status, {}, 0, {"Location": "/elsewhere"}))
+    provider.answers.append((200, {"id": "not-really-sent"}, 0))
+
+    # When an SMS is sent
+    with pytest.raises(DeliveryError) as raised:
+        _backend(provider).send(SMS)
+
+    # Then it is a temporary failure, and neither the request nor the token went to the other path
+    assert (raised.value.reason, raised.value.permanent) == (f"HTTP {status} redirect refused", False)
+    assert provider.hits == ["POST /v1/sms"]
+
+
+def test_a_redirect_to_another_host_does_not_leak_the_token(provider: Provider) -> None:
+    other = Provider()
+    thread = threading.Thread(target=other.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        provider.answers.append((302, {}, 0, {"Location": other.url.replace("127.0.0.1", "localhost")}))
+        other.answers.append((200, {"id": "stolen"}, 0))
+
+        with pytest.raises(DeliveryError) as raised:
+            _backend(provider).send(SMS)
+    finally:
+        other.shutdown()
+        other.server_close()
+
+    assert raised.value.reason == "HTTP 302 redirect refused"
+    assert other.hits == []
 
 
 def test_a_timeout_is_temporary(provider: Provider) -> None:

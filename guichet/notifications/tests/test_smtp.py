@@ -99,6 +99,23 @@ def test_a_worker_with_several_threads_delivers_each_message_exactly_once(
     assert list(Message.objects.order_by().values_list("status", "attempts").distinct()) == [("sent", 1)]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_with_several_threads_stops_after_max_tasks_in_all(
+    smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    # Given twenty queued e-mails
+    for index in range(20):
+        _email(f"limited-{index}", language="en")
+
+    # When one worker process with four threads may run five tasks
+    log = tmp_path / "worker.log"
+    _wait(_worker(smtp_server, log, "--max-tasks", "5", "--threads", "4", "--interval", "0.05"), log)
+
+    # Then exactly five were sent, and the rest wait for another worker
+    assert sum(smtp_server.recorder.message_ids().values()) == 5
+    assert Counter(Message.objects.values_list("status", flat=True)) == Counter({"sent": 5, "queued": 15})
+
+
 @pytest.mark.django_db
 def test_one_smtp_connection_serves_many_messages_and_is_reopened_when_lost(smtp_server: SmtpServer) -> None:
     for key in ["a", "b", "c"]:

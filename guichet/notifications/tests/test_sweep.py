@@ -69,3 +69,22 @@ def test_a_task_that_failed_outside_the_delivery_is_replaced() -> None:
     _queued(overdue_by=GRACE * 2, task_status="FAILED")
 
     assert messages_sweep(grace=GRACE) == 1
+
+
+def test_a_swept_message_is_delivered_by_a_worker_whose_clock_is_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a lost delivery, swept on a machine whose clock is a minute ahead of the worker's
+    message = _queued(overdue_by=GRACE * 2, task_status="RUNNING")
+    ahead = timezone.now() + timedelta(minutes=1)
+    with monkeypatch.context() as clock:
+        clock.setattr(timezone, "now", lambda: ahead)
+        assert messages_sweep(grace=GRACE) == 1
+
+    # When the worker runs the new task
+    assert deliveries_run() == 1
+
+    # Then it delivers the message at once instead of leaving it "not due" until another sweep
+    message.refresh_from_db()
+    assert message.status == "sent"
+    assert DBTaskResult.objects.get(pk=message.task_id).return_value == "sent"

@@ -16,7 +16,7 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 from django_tasks_db.management.commands.db_worker import valid_interval
 
 from guichet.notifications.email import close_connection
-from guichet.notifications.worker import DeliveryWorker
+from guichet.notifications.worker import DeliveryWorker, TaskBudget
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +67,22 @@ class Command(DbWorkerCommand):
         self.configure_logging(options["verbosity"])
         if options["reload"]:
             logger.warning("run_worker does not reload on code changes; restart it instead.")
+        workers = self.workers_build(options)
+        if len(workers) == 1:
+            workers[0].configure_signals()
+            try:
+                workers[0].run()
+            finally:
+                close_connection()
+            return
+        self._run_threads(workers)
+
+    def workers_build(self, options: dict[str, Any]) -> list[DeliveryWorker]:
+        """One worker per thread; they share ``--max-tasks``, and only the first one sweeps."""
         queue_names = options["queue_name"].split(",")
         excluded = options["exclude_queues"].split(",") if options["exclude_queues"] else []
-        workers = [
+        budget = TaskBudget(options["max_tasks"])
+        return [
             DeliveryWorker(
                 queue_names=queue_names or [DEFAULT_TASK_QUEUE_NAME],
                 interval=options["interval"],
@@ -82,17 +95,10 @@ class Command(DbWorkerCommand):
                 # One sweeper per process is enough.
                 sweep_interval=options["sweep_interval"] if index == 0 else float("inf"),
                 sweep_grace=options["sweep_grace"],
+                task_budget=budget,
             )
             for index in range(options["threads"])
         ]
-        if len(workers) == 1:
-            workers[0].configure_signals()
-            try:
-                workers[0].run()
-            finally:
-                close_connection()
-            return
-        self._run_threads(workers)
 
     def _run_threads(self, workers: list[DeliveryWorker]) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
