@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -49,6 +49,10 @@ def sensitive_ttl() -> timedelta:
     return timedelta(seconds=getattr(settings, "GUICHET_DELIVERY_SENSITIVE_TTL", 600))
 
 
+class _TransportDatabaseError(Exception):
+    """A database error raised inside a transport: the attempt's transaction is unusable."""
+
+
 def message_deliver(*, message_id: int, task_id: UUID | None = None) -> str:
     """Makes one delivery attempt if the message is still queued and due; returns its status.
 
@@ -57,6 +61,25 @@ def message_deliver(*, message_id: int, task_id: UUID | None = None) -> str:
     ``next_attempt_at`` may come from another machine's clock (a sweep).
     Any other task is a stale duplicate and leaves an early message alone.
     """
+    try:
+        return _attempt(message_id=message_id, task_id=task_id)
+    except _TransportDatabaseError as wrapped:
+        # The transport (the outbox backends write rows) broke the attempt's
+        # transaction, which rolled back; record the failure in a fresh one.
+        # No savepoint on the happy path: it would cost two round trips per message.
+        error = wrapped.__cause__ or wrapped
+        logger.exception("Database error in the transport of message id=%s", message_id)
+        with transaction.atomic():
+            message = Message.objects.select_for_update().filter(pk=message_id, status=Status.QUEUED).first()
+            if message is None:
+                return "skipped"
+            message.attempts += 1
+            _record_failure(message, DeliveryError(type(error).__name__, permanent=False), now=timezone.now())
+            message.save(update_fields=_OUTCOME_FIELDS)
+        return message.status
+
+
+def _attempt(*, message_id: int, task_id: UUID | None) -> str:
     with transaction.atomic():
         try:
             message = Message.objects.select_for_update().get(pk=message_id)
@@ -73,12 +96,11 @@ def message_deliver(*, message_id: int, task_id: UUID | None = None) -> str:
             return message.status
         message.attempts += 1
         try:
-            # A savepoint: a database error in the transport (the outbox backends
-            # write rows) must not break the transaction that records the outcome.
-            with transaction.atomic():
-                reference = transport_send(message=message)
+            reference = transport_send(message=message)
         except DeliveryError as error:
             _record_failure(message, error, now=now)
+        except DatabaseError as error:
+            raise _TransportDatabaseError from error  # rolls this attempt back
         except Exception as error:  # a bug must not lose the message: retry it like an outage
             logger.exception("Unexpected error delivering message id=%s", message.pk)
             _record_failure(message, DeliveryError(type(error).__name__, permanent=False), now=now)
