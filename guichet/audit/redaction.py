@@ -13,6 +13,8 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from guichet.web.logging import is_sensitive_key
+
 REDACTED = "[redacted]"
 SENSITIVE_WORDS = frozenset(
     {
@@ -41,9 +43,10 @@ _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
 def is_sensitive(key: str) -> bool:
+    """Sensitive for the logs' policy, or by one of its words (stricter: ``hint``, ``pin``…)."""
     if key.lower() in NOT_SECRET:
         return False
-    return any(word.lower() in SENSITIVE_WORDS for word in _WORD.findall(key))
+    return is_sensitive_key(key) or any(word.lower() in SENSITIVE_WORDS for word in _WORD.findall(key))
 
 
 def _redact(value: Any) -> Any:
