@@ -49,7 +49,8 @@ def record(
         details=clean_details(details),
         **_target_fields(target),
     )
-    with transaction.atomic():
+    # No savepoint when nested (the usual case): an append is never undone alone.
+    with transaction.atomic(savepoint=False):
         _lock_for_append()
         last = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
         event.seq = last.seq + 1 if last else 1

@@ -1,6 +1,7 @@
 """The advisor group and its permissions, and the helper data migrations use to grant more.
 
-Advisors register people and read the audit trail; they never see or set a
+Advisors register and provision people (one by one or by CSV import), read
+the audit trail, the user agreements and who accepted them; they never see or set a
 password (the back office has no password form at all). A later issue that
 gives advisors a new permission appends it to ``ADVISOR_PERMISSIONS`` and
 ships a data migration calling ``grant_permissions`` with it.
@@ -16,6 +17,44 @@ ADVISOR_PERMISSIONS: tuple[str, ...] = (
     "audit.view_auditevent",
     "help.view_contactmessage",
     "help.change_contactmessage",
+    "identity.view_provisioningimport",
+    "identity.add_provisioningimport",
+    "identity.view_useragreement",
+    "identity.view_agreementacceptance",
+    # Business clients (migration 0004): entities with their accounts and contracts, the persons
+    # who may become users; rights and their history read-only (administrators change them, signed).
+    "entities.view_entity",
+    "entities.add_entity",
+    "entities.change_entity",
+    "entities.view_bankaccount",
+    "entities.add_bankaccount",
+    "entities.change_bankaccount",
+    "entities.view_contract",
+    "entities.add_contract",
+    "entities.change_contract",
+    "entities.view_person",
+    "entities.add_person",
+    "entities.change_person",
+    "entities.view_grantchange",
+    # Banking, read-only but for rejecting an order with its reason (banking.change_transfer).
+    "banking.view_transfer",
+    "banking.change_transfer",
+    "banking.view_batch",
+    "banking.view_exportfile",
+    "banking.view_transaction",
+    # Documents (migration 0005): issuers, customers and customer numbers with their primary contact;
+    # documents and invitations read-only (documents come unchanged from the billing systems).
+    "documents.view_issuer",
+    "documents.add_issuer",
+    "documents.change_issuer",
+    "documents.view_customer",
+    "documents.add_customer",
+    "documents.change_customer",
+    "documents.view_customernumber",
+    "documents.add_customernumber",
+    "documents.change_customernumber",
+    "documents.view_document",
+    "documents.view_invitation",
 )
 
 

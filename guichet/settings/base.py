@@ -7,6 +7,7 @@ select their overrides explicitly on top of this module.
 from pathlib import Path
 
 import dj_database_url
+import phonenumbers
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -37,11 +38,21 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "django_tasks",
     "django_tasks_db",
+    "rest_framework",
+    "drf_spectacular",
+    # Before allauth so that our templates override its own.
     "guichet.web",
     "guichet.identity",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "guichet.audit",
     "guichet.notifications",
     "guichet.help",
+    "guichet.entities",
+    "guichet.banking",
+    "guichet.documents",
 ]
 
 MIDDLEWARE = [
@@ -54,6 +65,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "guichet.entities.middleware.PaymentSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -77,6 +91,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "guichet.web.context_processors.branding",
+                "guichet.identity.views.security.session_timing",
+                "guichet.entities.context_processors.business_menu",
+                "guichet.documents.context_processors.documents_menu",
             ],
         },
     },
@@ -94,6 +111,10 @@ if DATABASES["default"]["ENGINE"] not in {
     "django.db.backends.sqlite3",
 }:
     raise env.bad("DATABASE_URL", env.without_password(_database_url), "a postgres:// or sqlite:// URL")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No server-side cursors: they break behind PgBouncer in transaction mode
+    # (docs/scaling.md) and cost three round trips for each .iterator().
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is for the demo and quick local runs: wait for the writer lock
     # instead of failing, since the web server and the worker share the file.
@@ -117,12 +138,128 @@ else:
 
 # --- Passwords --------------------------------------------------------------
 PASSWORD_HASHERS = ["guichet.identity.hashers.GuichetArgon2Hasher"]
+# The seeds' rule by default: 8 characters with an upper-case letter, a
+# lower-case letter, a digit and a special character; see docs/identity.md.
+GUICHET_PASSWORD_MIN_LENGTH = env.integer("GUICHET_PASSWORD_MIN_LENGTH", 8, minimum=8, maximum=128)
+GUICHET_PASSWORD_CHARACTER_CLASSES = env.string_list(
+    "GUICHET_PASSWORD_CHARACTER_CLASSES", ["upper", "lower", "digit", "special"]
+)
+if _unknown := set(GUICHET_PASSWORD_CHARACTER_CLASSES) - {"upper", "lower", "digit", "special"}:
+    raise env.bad(
+        "GUICHET_PASSWORD_CHARACTER_CLASSES",
+        ",".join(sorted(_unknown)),
+        "a subset of upper,lower,digit,special",
+    )
+GUICHET_PASSWORD_HISTORY = env.integer("GUICHET_PASSWORD_HISTORY", 5, minimum=0, maximum=24)
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "guichet.identity.password_validation.CharacterClassValidator",
+        "OPTIONS": {"min_length": GUICHET_PASSWORD_MIN_LENGTH, "classes": GUICHET_PASSWORD_CHARACTER_CLASSES},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "guichet.identity.password_validation.PersonalDataValidator"},
+    {
+        "NAME": "guichet.identity.password_validation.HistoryValidator",
+        "OPTIONS": {"count": GUICHET_PASSWORD_HISTORY},
+    },
 ]
+
+# --- Identity (django-allauth is the engine; see docs/identity.md) ----------
+AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_ADAPTER = "guichet.identity.adapter.AccountAdapter"
+ACCOUNT_FORMS = {
+    "login": "guichet.identity.forms.login.LoginForm",
+    "reset_password": "guichet.identity.forms.consumer.ConsumerResetPasswordForm",
+    "reset_password_from_key": "guichet.identity.forms.consumer.ConsumerResetPasswordKeyForm",
+    "change_password": "guichet.identity.forms.security.ChangePasswordForm",
+}
+# One identifier field: the user ID (provisioned, business) or, for consumers,
+# the e-mail address, which is their user ID.
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "user_id"
+ACCOUNT_USER_MODEL_EMAIL_FIELD = "email"
+ACCOUNT_PRESERVE_USERNAME_CASING = True  # stored as issued; looked up ignoring case
+ACCOUNT_UNIQUE_EMAIL = False
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # e-mails go only to addresses on file
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
+ACCOUNT_PASSWORD_RESET_BY_CODE_MAX_ATTEMPTS = 5
+ACCOUNT_PASSWORD_RESET_BY_CODE_TIMEOUT = 5 * 60
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
+ACCOUNT_SESSION_REMEMBER = False  # "Remember me" remembers the identifier only
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_TIMEOUT = 30 * 60  # time to finish the onboarding steps
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+ACCOUNT_TEMPLATE_EXTENSION = "html"
+USERSESSIONS_TRACK_ACTIVITY = True
+
+# --- Strong customer authentication (allauth.mfa; see docs/sca.md) ---------
+MFA_SUPPORTED_TYPES = ["totp", "webauthn"]
+MFA_TOTP_PERIOD = 30
+MFA_TOTP_DIGITS = 6
+MFA_TOTP_TOLERANCE = 0
+MFA_PASSKEY_LOGIN_ENABLED = False  # a passkey is the second factor after the password
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
+MFA_TRUST_ENABLED = False  # no "trust this browser": every login of a required kind is strong
+MFA_FORMS = {"authenticate_webauthn": "guichet.identity.forms.sca.AuthenticateWebAuthnForm"}
+MFA_ADAPTER = "guichet.identity.mfa_adapter.MFAAdapter"  # 2nd factor in the one failure counter
+# Account kinds that must authenticate strongly at every login and enrol at
+# their first login; the others may enable it (and must use it to sign).
+GUICHET_SCA_REQUIRED_KINDS = env.string_list("GUICHET_SCA_REQUIRED_KINDS", ["business", "staff"])
+# Validity of the link of an advisor-started re-enrolment (lost authenticators).
+GUICHET_REENROL_LINK_SECONDS = env.integer(
+    "GUICHET_REENROL_LINK_SECONDS", 24 * 3600, minimum=15 * 60, maximum=7 * 24 * 3600
+)
+GUICHET_SIGNING_VALIDITY_SECONDS = env.integer(
+    "GUICHET_SIGNING_VALIDITY_SECONDS", 300, minimum=60, maximum=900
+)
+# Recovery answers take at least this long, known account or not (timing
+# must not reveal which); see identity/timing.py.
+GUICHET_STEADY_RESPONSE_SECONDS = 0.25
+# Countries of the masked numbers shown when no account matched: those of
+# the institution's customers (ISO 3166 codes), e.g. "BE,FR,NL,LU,DE".
+GUICHET_DECOY_PHONE_REGIONS = [r.upper() for r in env.string_list("GUICHET_DECOY_PHONE_REGIONS", ["BE"])]
+if _bad_regions := [r for r in GUICHET_DECOY_PHONE_REGIONS if r not in phonenumbers.SUPPORTED_REGIONS]:
+    raise env.bad("GUICHET_DECOY_PHONE_REGIONS", ",".join(_bad_regions), "ISO 3166 country codes, e.g. BE,FR")
+GUICHET_TEMPORARY_PASSWORD_DAYS = env.integer("GUICHET_TEMPORARY_PASSWORD_DAYS", 14, minimum=1, maximum=90)
+GUICHET_LOCKOUT_THRESHOLD = env.integer("GUICHET_LOCKOUT_THRESHOLD", 5, minimum=3, maximum=10)
+GUICHET_CODE_VALIDITY_SECONDS = env.integer(
+    "GUICHET_CODE_VALIDITY_SECONDS", 5 * 60, minimum=60, maximum=15 * 60
+)
+GUICHET_CODE_MAX_ATTEMPTS = env.integer("GUICHET_CODE_MAX_ATTEMPTS", 5, minimum=1, maximum=10)
+GUICHET_CODE_MAX_RESENDS = env.integer("GUICHET_CODE_MAX_RESENDS", 3, minimum=0, maximum=10)
+GUICHET_CREDENTIAL_RESET_LINK_SECONDS = env.integer(
+    "GUICHET_CREDENTIAL_RESET_LINK_SECONDS", 60 * 60, minimum=5 * 60, maximum=72 * 3600
+)
+# Keys for the password hints (Fernet, url-safe base64, 32 bytes), newest
+# first; without them a key is derived from DJANGO_SECRET_KEY.
+GUICHET_FIELD_ENCRYPTION_KEYS = env.string_list("GUICHET_FIELD_ENCRYPTION_KEYS", [])
+# Rate limits in allauth's syntax ("count/period/ip|key|user"); "off" turns
+# them all off (benchmarks only).
+_RATE_LIMITS_OFF = env.boolean("GUICHET_RATE_LIMITS_OFF", False)
+ACCOUNT_RATE_LIMITS = (
+    False
+    if _RATE_LIMITS_OFF
+    else {
+        "login": env.string("GUICHET_RATE_LIMIT_LOGIN", "30/m/ip"),
+        "login_failed": env.string("GUICHET_RATE_LIMIT_LOGIN_FAILED", "10/m/ip,20/h/ip,5/5m/key"),
+        "reset_password": env.string("GUICHET_RATE_LIMIT_RESET_PASSWORD", "20/m/ip,5/h/key"),
+        "reset_password_from_key": "20/m/ip",
+        "change_password": "5/h/user",
+        "reauthenticate": "5/h/user",
+        # Our own actions (guichet.identity): codes sent, recovery requests.
+        "guichet_code_send": env.string("GUICHET_RATE_LIMIT_CODE_SEND", "10/h/ip,5/h/key"),
+        "guichet_recovery": env.string("GUICHET_RATE_LIMIT_RECOVERY", "20/h/ip,5/h/key"),
+        "guichet_contact_change": env.string("GUICHET_RATE_LIMIT_CONTACT_CHANGE", "5/h/user"),
+        # Shared users added (each one an invitation e-mail), per primary contact.
+        "guichet_share_invite": env.string("GUICHET_RATE_LIMIT_SHARE_INVITE", "20/h/key,50/d/key"),
+    }
+)
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -147,7 +284,47 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-MEDIA_ROOT = BASE_DIR / "var" / "media"
+MEDIA_ROOT = Path(env.string("GUICHET_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+
+# --- API (Django REST framework) ---------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Guichet API",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Document portal -----------------------------------------------------------
+# How far back an account sees documents, and how long stored documents are kept
+# (Belgian legal retention: 10 years since 2023).
+GUICHET_DOCUMENTS_VISIBLE_YEARS = env.integer("GUICHET_DOCUMENTS_VISIBLE_YEARS", 7, minimum=1, maximum=30)
+GUICHET_DOCUMENTS_RETENTION_YEARS = env.integer(
+    "GUICHET_DOCUMENTS_RETENTION_YEARS", 10, minimum=1, maximum=50
+)
+# Validity of an invitation to activate an account.
+GUICHET_INVITATION_DAYS = env.integer("GUICHET_INVITATION_DAYS", 30, minimum=1, maximum=365)
+# The customer space's address, for links in e-mails sent without a web request (a worker, the
+# billing intake), e.g. https://guichet.example.com
+GUICHET_PUBLIC_URL = env.string("GUICHET_PUBLIC_URL", "")
+
+# --- Business clients: transfers and their ISO 20022 export ------------------
+# Validated transfers are grouped into pain.001.001.09 files, kept in the
+# default storage and copied (atomically: temporary name, then rename) into
+# this folder, which the bank's core system collects.
+GUICHET_PAIN001_OUTBOX_DIR = Path(
+    env.string("GUICHET_PAIN001_OUTBOX_DIR", str(BASE_DIR / "var" / "pain001-outbox"))
+)
+# The debtor institution as it appears in the files (initiating party's name is the entity's).
+GUICHET_DEBTOR_BIC = env.string("GUICHET_DEBTOR_BIC", "GKCCBEBB")
+# How many days ahead a transfer may be scheduled.
+GUICHET_TRANSFER_MAX_DAYS_AHEAD = env.integer("GUICHET_TRANSFER_MAX_DAYS_AHEAD", 365, minimum=1)
 
 # --- Security headers -------------------------------------------------------
 SECURE_SSL_REDIRECT = env.boolean("GUICHET_SSL_REDIRECT", True)
@@ -167,8 +344,12 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = env.integer("GUICHET_SESSION_SECONDS", 15 * 60, minimum=60)
+SESSION_COOKIE_AGE = env.integer("GUICHET_SESSION_SECONDS", 10 * 60, minimum=60)
+# The page warns this many seconds before the session ends, and offers to stay.
+GUICHET_SESSION_WARNING_SECONDS = env.integer("GUICHET_SESSION_WARNING_SECONDS", 60, minimum=20)
 SESSION_SAVE_EVERY_REQUEST = True  # the age is an inactivity timeout
+# Members of business clients see payment accounts: their sessions end sooner.
+GUICHET_PAYMENT_SESSION_SECONDS = env.integer("GUICHET_PAYMENT_SESSION_SECONDS", 5 * 60, minimum=60)
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "guichet.web.views.csrf_failure"
@@ -193,6 +374,7 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Institution and branding ----------------------------------------------
 GUICHET_INSTITUTION_NAME = env.string("GUICHET_INSTITUTION_NAME", "Guichet")
+MFA_TOTP_ISSUER = GUICHET_INSTITUTION_NAME  # the name authenticator apps show
 GUICHET_BRAND_COLOUR = env.colour("GUICHET_BRAND_COLOUR", "#1d4e89")
 GUICHET_BRAND_ACCENT = env.colour("GUICHET_BRAND_ACCENT", "#8a3b12")
 GUICHET_LOGO = env.string("GUICHET_LOGO", "web/img/logo.svg")
@@ -274,5 +456,8 @@ LOGGING = {
     "loggers": {
         # SQL with its parameters must never reach the logs.
         "django.db.backends": {"level": "WARNING", "propagate": True},
+        # WeasyPrint tells every rendering step at INFO; its warnings (missing fonts…) still count.
+        "weasyprint": {"level": "WARNING", "propagate": True},
+        "fontTools": {"level": "WARNING", "propagate": True},
     },
 }

@@ -29,3 +29,7 @@ EMAIL_BACKEND = "guichet.notifications.email.OutboxEmailBackend"
 GUICHET_SMS_BACKEND = "guichet.notifications.sms.outbox.SmsBackend"
 GUICHET_DEV_OUTBOX = True
 GUICHET_DELIVERY_BACKOFF_BASE = 5
+# Passkeys over plain HTTP on this machine only: open the demo at
+# http://localhost:8000/ (WebAuthn refuses an IP address as the site's name).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+GUICHET_PUBLIC_URL = "http://localhost:8000"  # links in e-mails of the demo

@@ -3,6 +3,9 @@
 ``DATABASE_URL`` selects PostgreSQL (CI) or SQLite (default).
 """
 
+import tempfile
+from pathlib import Path
+
 from guichet.settings.demo import *  # noqa: F403
 from guichet.settings.demo import BASE_DIR, DATABASES
 
@@ -16,3 +19,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # tests) sees the same database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Recovery answers are padded to a steady duration in production; the
+# padding has its own test (identity/tests/test_timing.py).
+GUICHET_STEADY_RESPONSE_SECONDS = 0
+# Files written by tests (pain.001 exports, documents) never land in the checkout.
+_FILES = Path(tempfile.mkdtemp(prefix="guichet-test-files-"))
+MEDIA_ROOT = _FILES / "media"
+GUICHET_PAIN001_OUTBOX_DIR = _FILES / "pain001-outbox"

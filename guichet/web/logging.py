@@ -39,8 +39,14 @@ def is_sensitive_key(key: str) -> bool:
     return key.lower() not in _NOT_SECRET_KEYS and bool(_SENSITIVE_KEY.search(key))
 
 
+# Secrets carried in a URL path: the single-use links of "Reset logon credentials" and of the
+# document portal's activation.
+_PATH_SECRET = re.compile(r"(?P<prefix>/link/)[^/\s?#\"']+/[^/\s?#\"']+|(?P<activate>/activate/)[^/\s?#\"']+")
+
+
 def redact_text(text: str) -> str:
     text = _KEY_VALUE.sub(lambda m: f"{m['key']}{m['sep']}{REDACTED}", text)
+    text = _PATH_SECRET.sub(lambda m: f"{m['prefix'] or m['activate']}{REDACTED}", text)
     return _PAN.sub(REDACTED, text)
 
 

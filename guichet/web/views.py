@@ -66,6 +66,11 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return _error(request, 404)
 
 
+def too_many_requests(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A rate limit was reached (allauth calls ``handler429``)."""
+    return _error(request, 429)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """Renders without the request context: its processors may be what failed."""
     context = {"institution_name": settings.GUICHET_INSTITUTION_NAME, "request_id": request_id.get()}

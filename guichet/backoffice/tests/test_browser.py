@@ -2,7 +2,7 @@
 
 import pytest
 
-from guichet.backoffice.tests.factories import PASSWORD, make_customer, make_superuser
+from guichet.backoffice.tests.factories import browser_log_in, make_customer, make_superuser
 
 pytestmark = [
     pytest.mark.browser,
@@ -15,10 +15,7 @@ def test_a_superuser_works_in_the_back_office_without_csp_errors(page) -> None:
     make_superuser()
     customer = make_customer()
 
-    page.goto("/backoffice/login/")
-    page.fill("#id_username", "operator")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    browser_log_in(page, "operator")
     page.goto(f"/backoffice/identity/user/{customer.pk}/change/")
     page.wait_for_selector("#id_groups_from")  # the filter_horizontal widget's script ran
     page.goto("/backoffice/identity/user/add/")

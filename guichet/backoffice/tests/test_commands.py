@@ -42,7 +42,7 @@ def test_creates_an_advisor_awaiting_onboarding() -> None:
     ("passwords", "message"),
     [
         (("Conseil-Secret-2026!", "Conseil-Secret-2027!"), "The two passwords differ."),
-        (("12345678", "12345678"), "This password is too common. This password is entirely numeric."),
+        (("12345678", "12345678"), "The password must contain an upper-case letter."),
     ],
 )
 def test_refuses_bad_passwords(passwords: tuple[str, str], message: str) -> None:
@@ -93,7 +93,7 @@ def test_bad_input_is_reported_in_the_active_language() -> None:
     with pytest.raises(CommandError) as raised, translation.override("fr"):
         create_advisor("--user-id", "advisor2", "--email", "not-an-email", "--no-password")
 
-    assert str(raised.value) == "--email: Saisissez une adresse de courriel valide."
+    assert str(raised.value) == "--email: Saisissez une adresse e-mail valide."
     assert User.objects.count() == 0
 
 

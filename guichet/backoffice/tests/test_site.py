@@ -42,11 +42,12 @@ def staff_client(user) -> Client:
 
 
 def test_the_back_office_carries_the_institutions_name_and_colours(settings) -> None:
-    response = Client(HTTP_ACCEPT_LANGUAGE="en").get("/backoffice/login/")
+    # (The login page is the customer space's own: see test_login.py.)
+    response = staff_client(make_advisor()).get("/backoffice/")
     html = response.content.decode()
 
     assert response.status_code == 200
-    assert "<title>Log in | Banque Aubépine back office</title>" in html
+    assert "<title>Dashboard | Banque Aubépine back office</title>" in html
     assert '<a href="/backoffice/">Banque Aubépine back office</a>' in html
     assert '<link rel="stylesheet" href="/static/backoffice/css/admin.css">' in html
     assert f"--guichet-brand: {settings.GUICHET_BRAND_COLOUR};" in html
@@ -111,9 +112,28 @@ def test_the_app_order_check(installed_apps: list[str], warning_ids: list[str]) 
     assert [warning.id for warning in app_order_warnings(installed_apps=installed_apps)] == warning_ids
 
 
-def test_advisors_see_the_dashboard_with_users_audit_and_contact_messages_only() -> None:
+def test_advisors_see_the_dashboard_with_their_models_only() -> None:
     response = staff_client(make_advisor()).get("/backoffice/")
 
     assert response.status_code == 200
     models = [model["object_name"] for app in response.context["app_list"] for model in app["models"]]
-    assert sorted(models) == ["AuditEvent", "ContactMessage", "User"]
+    assert sorted(models) == [
+        "AgreementAcceptance",
+        "AuditEvent",
+        "Batch",
+        "ContactMessage",
+        "Customer",
+        "CustomerNumber",
+        "Document",
+        "Entity",
+        "ExportFile",
+        "GrantChange",
+        "Invitation",
+        "Issuer",
+        "Person",
+        "ProvisioningImport",
+        "Transaction",
+        "Transfer",
+        "User",
+        "UserAgreement",
+    ]

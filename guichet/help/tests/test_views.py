@@ -95,6 +95,19 @@ def test_troubleshooting_covers_seed_000(client):
         assert text in response.text
 
 
+def test_troubleshooting_links_to_the_recovery_and_consumer_flows(client):
+    response = client.get(url("help:troubleshooting", "en"))
+
+    for name in [
+        "identity:forgot_user_id",
+        "identity:reset_credentials",
+        "identity:consumer_first_login",
+        "account_reset_password",
+        "help:contact",
+    ]:
+        assert f'href="{url(name, "en")}"' in response.text, name
+
+
 def test_browsers_lists_the_four_browsers(client):
     response = client.get(url("help:browsers", "en"))
 
@@ -244,7 +257,7 @@ def test_thank_you_page_shows_the_reference_once(client):
 @pytest.mark.parametrize(
     ("change", "field", "error"),
     [
-        ({"email": "camille.martin"}, "email", "Saisissez une adresse de courriel valide."),
+        ({"email": "camille.martin"}, "email", "Saisissez une adresse e-mail valide."),
         ({"message": ""}, "message", "Ce champ est obligatoire."),
         ({"message": "   "}, "message", "Ce champ est obligatoire."),
         (

@@ -94,3 +94,11 @@ def test_names_fall_back_to_the_user_id(first, last, full, short):
     user = User(user_id="CC100001", first_name=first, last_name=last)
 
     assert (user.get_full_name(), user.get_short_name()) == (full, short)
+
+
+def test_user_ids_are_unique_ignoring_case():
+    from django.db import IntegrityError, transaction
+
+    User.objects.create_user("CC100001")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create_user("cc100001")

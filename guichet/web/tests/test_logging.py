@@ -182,6 +182,13 @@ def test_redact_text_leaves_ordinary_lines_alone(text):
     assert redact_text(text) == text
 
 
+def test_the_reset_link_token_is_redacted_from_paths():
+    line = "Too Many Requests: /fr/accounts/recovery/credentials/link/3f/cdk9x2-4b1a8e0f2c7d9a1b/"
+    redacted = redact_text(line)
+    assert "cdk9x2" not in redacted
+    assert "/credentials/link/" in redacted
+
+
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [

@@ -70,6 +70,10 @@ def test_valid_production_environment_loads(tmp_path):
         ("GUICHET_SSL_REDIRECT", "maybe"),
         ("GUICHET_HSTS_SECONDS", "a year"),
         ("GUICHET_SESSION_SECONDS", "10"),  # below the 60-second minimum
+        ("GUICHET_PASSWORD_CHARACTER_CLASSES", "upper,emoji"),
+        ("GUICHET_LOCKOUT_THRESHOLD", "1"),  # below the minimum of 3
+        ("GUICHET_RATE_LIMITS_OFF", "perhaps"),
+        ("GUICHET_DECOY_PHONE_REGIONS", "BE,XX"),
         ("EMAIL_PORT", "70000"),
         ("GUICHET_LOG_LEVEL", "CHATTY"),
         ("GUICHET_CONTACT_CHANNELS", "[{"),

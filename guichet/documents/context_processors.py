@@ -1,0 +1,20 @@
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from guichet.documents import access
+
+
+def documents_menu(request: HttpRequest) -> dict[str, Any]:
+    """Whether the menu offers Documents (any customer number seen) and sharing (primary contact):
+    one query, run only if a template asks."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+
+    def menu() -> dict[str, bool]:
+        owned = set(access.customer_numbers(user).values_list("account_id", flat=True).distinct())
+        return {"any": bool(owned), "primary": user.pk in owned}
+
+    return {"documents_menu": SimpleLazyObject(menu)}

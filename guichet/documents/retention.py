@@ -1,0 +1,72 @@
+"""Retention of stored documents (``GUICHET_DOCUMENTS_RETENTION_YEARS``, 10 by default: the Belgian
+legal period since 2023), separate from what accounts see (``GUICHET_DOCUMENTS_VISIBLE_YEARS``).
+
+Documents issued before the retention limit are deleted with their files (PDF, rendered PDF,
+original, duplicates), in batches, each batch in its own transaction and audited. The files are
+removed after the rows' transaction commits, so a crash never leaves a row without its file.
+"""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from guichet.audit.services import record
+from guichet.documents.models import Document, Duplicate
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def retention_limit(today: datetime.date | None = None) -> datetime.date:
+    today = today or timezone.localdate()
+    years = settings.GUICHET_DOCUMENTS_RETENTION_YEARS
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def expired_documents(today: datetime.date | None = None):
+    return Document.objects.filter(issue_date__lt=retention_limit(today))
+
+
+def purge(*, today: datetime.date | None = None, dry_run: bool = False) -> int:
+    """Deletes the documents past retention; returns how many (or would be, with ``dry_run``)."""
+    expired = expired_documents(today)
+    if dry_run:
+        return expired.count()
+    total = 0
+    while True:
+        with transaction.atomic():
+            batch = list(expired.order_by("pk").select_for_update(skip_locked=True)[:BATCH])
+            if not batch:
+                break
+            files = [f for d in batch for f in (d.pdf, d.rendered_pdf, d.original) if f]
+            duplicates = Duplicate.objects.filter(document__in=batch)
+            files += [d.file for d in duplicates if d.file]
+            numbers = [d.number for d in batch]
+            duplicates.delete()
+            Document.objects.filter(pk__in=[d.pk for d in batch]).delete()
+            record(
+                action="documents.retention_purged",
+                target="documents",
+                details={
+                    "count": len(batch),
+                    "limit": retention_limit(today).isoformat(),
+                    "first": numbers[0],
+                },
+            )
+            transaction.on_commit(lambda files=files: _delete_files(files))
+        total += len(batch)
+    return total
+
+
+def _delete_files(files: list) -> None:
+    for field in files:
+        try:
+            field.storage.delete(field.name)
+        except OSError:  # already gone, or the storage is away: the row is gone, log and go on
+            log.warning("retention: could not delete the file %s", field.name)

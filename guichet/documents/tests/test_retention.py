@@ -1,0 +1,45 @@
+"""Retention: documents past GUICHET_DOCUMENTS_RETENTION_YEARS are deleted with their files."""
+
+import datetime
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from guichet.audit.models import AuditEvent
+from guichet.documents import retention
+from guichet.documents.models import Document
+from guichet.documents.testing import make_customer_number, make_document
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TODAY = datetime.date(2026, 11, 24)
+
+
+def test_only_documents_past_retention_are_deleted_with_their_files(settings):
+    settings.GUICHET_DOCUMENTS_RETENTION_YEARS = 10
+    number = make_customer_number()
+    old = make_document(number, issue_date=datetime.date(2016, 11, 23))
+    kept = make_document(number, issue_date=datetime.date(2016, 11, 24))
+    storage, name = old.pdf.storage, old.pdf.name
+    assert storage.exists(name)
+
+    assert retention.purge(today=TODAY, dry_run=True) == 1
+    assert Document.objects.count() == 2
+    assert retention.purge(today=TODAY) == 1
+
+    assert list(Document.objects.all()) == [kept]
+    assert not storage.exists(name) and kept.pdf.storage.exists(kept.pdf.name)
+    event = AuditEvent.objects.get(action="documents.retention_purged")
+    assert event.details["count"] == 1 and event.details["limit"] == "2016-11-24"
+
+
+def test_the_command_reports_what_it_does(settings):
+    settings.GUICHET_DOCUMENTS_RETENTION_YEARS = 10
+    make_document(make_customer_number(), issue_date=datetime.date(2001, 1, 1))
+    out = StringIO()
+
+    call_command("purge_expired_documents", "--dry-run", stdout=out)
+    assert "1 documents issued before" in out.getvalue() and Document.objects.count() == 1
+    call_command("purge_expired_documents", stdout=out)
+    assert Document.objects.count() == 0
