@@ -29,7 +29,7 @@ from guichet.backoffice.tests.factories import make_advisor
 from guichet.identity import reenrol, signing
 from guichet.identity.models import User
 from guichet.identity.phones import mask_phone
-from guichet.identity.testing import PASSWORD, last_email, last_sms_code, make_provisioned
+from guichet.identity.testing import PASSWORD, last_email, last_sms_code, make_provisioned, passkey_click
 from guichet.identity.views.authenticators import app_add_operation
 
 pytestmark = [
@@ -183,7 +183,7 @@ def test_add_then_remove_a_passkey_with_a_virtual_authenticator(local_page, live
     page.get_by_role("button", name=t("Remove")).click()
     expect(page.locator("dl")).to_contain_text(t("Removing an authenticator"))
     expect(page.get_by_label(t("6-digit code"))).to_have_count(0)  # no SMS: not weaker than what goes
-    page.get_by_role("button", name=t("Confirm with my passkey")).click()
+    passkey_click(page, t("Confirm with my passkey"), error_id="sign-webauthn-error")
 
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Security"), timeout=15_000)
     expect(page.get_by_text(t("You have no passkey or authenticator app yet."))).to_be_visible()

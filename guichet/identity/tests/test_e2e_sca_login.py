@@ -22,6 +22,7 @@ from guichet.identity.testing import (
     agreement_publish,
     last_sms_code,
     make_provisioned,
+    passkey_click,
 )
 
 pytestmark = [
@@ -199,7 +200,7 @@ def test_a_user_enrols_a_passkey_and_logs_in_with_it(browser, live_server) -> No
         context.clear_cookies()
         log_on(page, "CC100001", PASSWORD, base)
         expect(page.get_by_role("heading", level=1)).to_have_text(t("Confirm that it is you"))
-        page.get_by_role("button", name=t("Use my passkey")).click()
+        passkey_click(page, t("Use my passkey"), error_id="webauthn-login-error")
         at(page, "home", timeout=15_000)  # the ceremony, then the login stages: slow on a loaded machine
         event = AuditEvent.objects.get(action="identity.sca_succeeded")
         assert event.details == {"purpose": "login", "method": "webauthn"}

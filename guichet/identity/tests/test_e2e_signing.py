@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 
 from guichet.identity import signing
 from guichet.identity.models import SignedProof, User
-from guichet.identity.testing import PASSWORD, last_email, last_sms_code, make_provisioned
+from guichet.identity.testing import PASSWORD, last_email, last_sms_code, make_provisioned, passkey_click
 
 pytestmark = [
     pytest.mark.browser,
@@ -187,7 +187,7 @@ def test_change_email_signed_with_a_passkey(page, live_server):
 
     email_change_until_signing(page)
     expect(page.get_by_label(t("6-digit code"))).to_have_count(0)
-    page.get_by_role("button", name=t("Confirm with my passkey")).click()
+    passkey_click(page, t("Confirm with my passkey"), error_id="sign-webauthn-error")
 
     # The ceremony, then two redirects: more than the default wait on a busy machine.
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Security"), timeout=15_000)

@@ -25,6 +25,7 @@
         button.focus()
       }
     })
+    form.setAttribute('data-webauthn-ready', '') // tests wait for this before clicking
   }
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', start)
