@@ -15,11 +15,43 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class CustomerNumberSource(models.TextChoices):
+    """Where an issuer's e-invoices (UBL) carry the buyer's customer number."""
+
+    BUYER_REFERENCE = "buyer_reference", _("Buyer reference (cbc:BuyerReference)")
+    BUYER_PARTY_ID = "buyer_party_id", _("Buyer identifier (cac:PartyIdentification)")
+    BUYER_ENDPOINT = "buyer_endpoint", _("Buyer electronic address (cbc:EndpointID)")
+    BUYER_LEGAL_ID = "buyer_legal_id", _("Buyer legal registration (cac:PartyLegalEntity/cbc:CompanyID)")
+    BUYER_VAT = "buyer_vat", _("Buyer VAT number (cac:PartyTaxScheme/cbc:CompanyID)")
+
+
 class Issuer(models.Model):
-    """One of the institution's companies or brands; its prefix starts its customer codes (DL2…)."""
+    """One of the institution's companies or brands; its prefix starts its customer codes (DL2…).
+
+    For the e-invoicing intake, its ``identifiers`` recognise it as the seller
+    of a UBL document, and ``customer_number_source`` with the optional
+    ``customer_number_pattern`` (a regular expression whose first group, or
+    whole match, is the number) finds the customer number among the buyer's
+    identifiers. No match is reported, never guessed.
+    """
 
     name = models.CharField(_("name"), max_length=140)
     prefix = models.CharField(_("customer-number prefix"), max_length=8, unique=True)
+    customer_number_source = models.CharField(
+        _("customer number in e-invoices"),
+        max_length=20,
+        choices=CustomerNumberSource.choices,
+        default=CustomerNumberSource.BUYER_REFERENCE,
+    )
+    customer_number_pattern = models.CharField(
+        _("customer number pattern"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Optional regular expression applied to the buyer identifier; its first group (or the whole "
+            "match) is the customer number. Empty: the whole identifier."
+        ),
+    )
 
     class Meta:
         verbose_name = _("issuer")
@@ -28,6 +60,29 @@ class Issuer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"
+
+
+class IssuerIdentifier(models.Model):
+    """An identifier by which an issuer appears as the seller of a UBL document.
+
+    ``scheme`` is the Peppol electronic address scheme (0088, 0208, …) of an
+    EndpointID or PartyIdentification, or ``VAT`` for the seller's VAT number
+    (PartyTaxScheme/CompanyID), or ``LEGAL`` for its legal registration.
+    """
+
+    issuer = models.ForeignKey(Issuer, on_delete=models.CASCADE, related_name="identifiers")
+    scheme = models.CharField(_("scheme"), max_length=8)
+    value = models.CharField(_("identifier"), max_length=64)
+
+    class Meta:
+        verbose_name = _("seller identifier")
+        verbose_name_plural = _("seller identifiers")
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "value"], name="documents_issuer_identifier_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scheme}:{self.value}"
 
 
 class Customer(models.Model):
@@ -70,6 +125,11 @@ class CustomerNumber(models.Model):
         blank=True,
         related_name="customer_numbers",
         verbose_name=_("primary contact's account"),
+    )
+    electronic_delivery = models.BooleanField(
+        _("electronic delivery"),
+        default=False,
+        help_text=_("Opted in: no more paper. Otherwise every new document goes to the daily print batch."),
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
@@ -117,7 +177,27 @@ class Document(models.Model):
     original = models.FileField(_("original file"), upload_to="documents/original/%Y/%m/", blank=True)
     original_name = models.CharField(_("original file name"), max_length=255, blank=True)
     original_sha256 = models.CharField(_("original's SHA-256"), max_length=64, blank=True)
+    # Taken from the e-invoice (UBL) when there is one.
+    seller_name = models.CharField(_("seller"), max_length=200, blank=True)
+    seller_vat = models.CharField(_("seller's VAT number"), max_length=32, blank=True)
+    buyer_name = models.CharField(_("buyer"), max_length=200, blank=True)
+    buyer_vat = models.CharField(_("buyer's VAT number"), max_length=32, blank=True)
+    payee_iban = models.CharField(_("account to pay to"), max_length=64, blank=True)
+    payment_reference = models.CharField(
+        _("payment reference"),
+        max_length=64,
+        blank=True,
+        help_text=_("The Belgian structured communication +++xxx/xxxx/xxxxx+++ when there is one."),
+    )
+    vat_breakdown = models.JSONField(
+        _("VAT breakdown"),
+        default=list,
+        blank=True,
+        help_text=_("One entry per VAT category and rate: category, rate, taxable amount, VAT amount."),
+    )
     created_at = models.DateTimeField(_("received"), default=timezone.now)
+    # Set in the transaction that told the recipients (bulk intake announces in a background task).
+    announced_at = models.DateTimeField(_("announced"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("document")
@@ -297,3 +377,132 @@ class Duplicate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document} · {self.requested_at:%Y-%m-%d}"
+
+
+class ActivationCode(models.Model):
+    """A code printed on a letter that enrols one customer code (prefix + number) in electronic
+    delivery, in one account only (seed 002, MyUnifiedPost).
+
+    Only an HMAC of the code is used to find it; the code itself is kept
+    encrypted (``identity.crypto``) for the print shop's export, and wiped once
+    used or revoked.
+    """
+
+    customer_number = models.ForeignKey(
+        CustomerNumber, on_delete=models.CASCADE, related_name="activation_codes"
+    )
+    code_hash = models.CharField(max_length=64, unique=True)
+    code_encrypted = models.TextField(blank=True)
+    created_at = models.DateTimeField(_("issued"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField(_("expires"))
+    exported_at = models.DateTimeField(_("exported for printing"), null=True, blank=True)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="activation_codes_used",
+        verbose_name=_("account"),
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("activation code")
+        verbose_name_plural = _("activation codes")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["customer_number", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_number} · {self.created_at:%Y-%m-%d}"
+
+
+class DeliveryChannelChange(models.Model):
+    """Every opt-in to and opt-out from electronic delivery, with its time and author."""
+
+    class Reason(models.TextChoices):
+        ACTIVATION_CODE = "activation_code", _("Activation code used")
+        INVITATION = "invitation", _("Account activated from an invitation")
+        OPT_OUT = "opt_out", _("Opt-out by the customer")
+        REACTIVATION = "reactivation", _("Re-activation by the customer")
+        MERGE = "merge", _("Accounts merged by an advisor")
+        ADVISOR = "advisor", _("Changed by an advisor")
+
+    customer_number = models.ForeignKey(
+        CustomerNumber, on_delete=models.CASCADE, related_name="delivery_changes"
+    )
+    electronic = models.BooleanField(_("electronic delivery"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("delivery change")
+        verbose_name_plural = _("delivery changes")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_number} · {self.reason} · {self.at:%Y-%m-%d %H:%M}"
+
+
+class PrintBatch(models.Model):
+    """One day's paper documents for the print shop: a ZIP of the PDFs with a CSV manifest."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    day = models.DateField(_("day"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    file = models.FileField(_("file"), upload_to="documents/print/%Y/%m/", blank=True)
+    count = models.PositiveIntegerField(_("documents"), default=0)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    downloaded_at = models.DateTimeField(_("last downloaded"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("print batch")
+        verbose_name_plural = _("print batches")
+        ordering = ["-day", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} · {self.count}"
+
+
+class PrintItem(models.Model):
+    """A document sent to paper: each document is printed once."""
+
+    batch = models.ForeignKey(PrintBatch, on_delete=models.PROTECT, related_name="items")
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="print_item")
+
+    class Meta:
+        verbose_name = _("printed document")
+        verbose_name_plural = _("printed documents")
+
+    def __str__(self) -> str:
+        return f"{self.batch} · {self.document}"
+
+
+class IntakeClient(models.Model):
+    """A billing system allowed to send documents to the intake endpoint (a machine, not a person).
+
+    It authenticates with ``Authorization: Bearer <key>``; only an HMAC of the
+    key is kept. It may send documents of its issuers only.
+    """
+
+    name = models.CharField(_("name"), max_length=140)
+    issuers = models.ManyToManyField(Issuer, related_name="intake_clients", verbose_name=_("issuers"))
+    key_prefix = models.CharField(max_length=12, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("intake client")
+        verbose_name_plural = _("intake clients")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -60,7 +60,7 @@ MESSAGES = {
     DocumentErrorCode.INVALID_CURRENCY: _("Enter a currency as its ISO 4217 code, such as EUR."),
     DocumentErrorCode.INVALID_AMOUNT: _("Enter an amount with at most 2 decimals, below 1,000,000,000,000."),
     DocumentErrorCode.NEGATIVE_AMOUNT: _(
-        "The amounts of an invoice or a credit note are stated as positive numbers."
+        "The amounts of a credit note are positive, and an invoice's totals all have the same sign."
     ),
     DocumentErrorCode.TOTAL_MISMATCH: _(
         "The amount including VAT must equal the amount excluding VAT plus the VAT."
@@ -151,13 +151,19 @@ def _clean(
         raise DocumentError(DocumentErrorCode.DUE_BEFORE_ISSUE, field="due_date")
     for name, value in amounts.items():
         fields[name] = _amount(value, name)
-    # UBL states a credit note's totals as positive numbers too; the intake converts signed files.
-    for name in ("amount_incl_vat", "amount_payable"):
-        if fields[name] < 0:
-            raise DocumentError(DocumentErrorCode.NEGATIVE_AMOUNT, field=name)
-    if fields["amount_excl_vat"] + fields["vat"] != fields["amount_incl_vat"]:
+    # A credit note states its totals as positive numbers (UBL and Peppol BIS 3); a corrective invoice
+    # may be negative as a whole (Peppol BIS 3 "negative invoice"), but its totals share one sign.
+    incl, payable = fields["amount_incl_vat"], fields["amount_payable"]
+    if kind == DocumentKind.CREDIT_NOTE and (incl < 0 or payable < 0):
+        raise DocumentError(
+            DocumentErrorCode.NEGATIVE_AMOUNT, field="amount_incl_vat" if incl < 0 else "amount_payable"
+        )
+    if kind == DocumentKind.INVOICE and (incl < 0) != (payable < 0) and payable != 0:
+        raise DocumentError(DocumentErrorCode.NEGATIVE_AMOUNT, field="amount_payable")
+    if fields["amount_excl_vat"] + fields["vat"] != incl:
         raise DocumentError(DocumentErrorCode.TOTAL_MISMATCH, field="amount_incl_vat")
-    if kind == DocumentKind.INVOICE and fields["amount_payable"] > fields["amount_incl_vat"]:
+    # Prepaid amounts lower what is payable; a rounding amount (below one unit) may raise it.
+    if kind == DocumentKind.INVOICE and incl >= 0 and payable - incl >= 1:
         raise DocumentError(DocumentErrorCode.PAYABLE_ABOVE_TOTAL, field="amount_payable")
     if pdf is not None and (not isinstance(pdf, bytes) or not pdf.startswith(PDF_MAGIC)):
         raise DocumentError(DocumentErrorCode.INVALID_PDF, field="pdf")
@@ -273,6 +279,7 @@ def document_add(
         document.original.save(document.original_name, ContentFile(original), save=False)
     try:
         with transaction.atomic():
+            document.announced_at = timezone.now()  # announced below, in this transaction
             document.save(force_insert=True)
             record(
                 action="documents.document_added",

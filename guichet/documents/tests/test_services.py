@@ -119,10 +119,16 @@ def test_amounts_given_as_text_or_integers_are_stored_exactly(number):
         ({"vat": Decimal("NaN")}, DocumentErrorCode.INVALID_AMOUNT, "vat"),
         ({"amount_payable": Decimal("1E12")}, DocumentErrorCode.INVALID_AMOUNT, "amount_payable"),
         ({"amount_incl_vat": Decimal("120.99")}, DocumentErrorCode.TOTAL_MISMATCH, "amount_incl_vat"),
-        ({"amount_payable": Decimal("121.01")}, DocumentErrorCode.PAYABLE_ABOVE_TOTAL, "amount_payable"),
+        ({"amount_payable": Decimal("122.00")}, DocumentErrorCode.PAYABLE_ABOVE_TOTAL, "amount_payable"),
         ({"amount_payable": Decimal("-1.00")}, DocumentErrorCode.NEGATIVE_AMOUNT, "amount_payable"),
         (
-            {"amount_excl_vat": Decimal("-100"), "vat": Decimal("-21"), "amount_incl_vat": Decimal("-121")},
+            {
+                "kind": DocumentKind.CREDIT_NOTE,
+                "amount_excl_vat": Decimal("-100"),
+                "vat": Decimal("-21"),
+                "amount_incl_vat": Decimal("-121"),
+                "amount_payable": Decimal("-121"),
+            },
             DocumentErrorCode.NEGATIVE_AMOUNT,
             "amount_incl_vat",
         ),
@@ -138,6 +144,22 @@ def test_bad_input_is_refused_with_its_code_and_nothing_is_written(number, overr
 
     assert (caught.value.code, caught.value.field) == (code, field)
     assert written() == before
+
+
+def test_a_negative_corrective_invoice_and_a_rounding_cent_are_accepted(number):
+    negative = add(
+        number,
+        number="C-1",
+        amount_excl_vat=Decimal("-100"),
+        vat=Decimal("-21"),
+        amount_incl_vat=Decimal("-121"),
+        amount_payable=Decimal("-121"),
+    )
+    rounded = add(number, number="R-1", amount_payable=Decimal("121.01"))
+
+    assert (negative.kind, negative.amount_incl_vat) == (DocumentKind.INVOICE, Decimal("-121.00"))
+    assert rounded.amount_payable == Decimal("121.01")
+    assert negative.announced_at is not None
 
 
 def test_an_issue_date_in_the_future_is_refused(number):
