@@ -6,9 +6,13 @@ by the next document's notification). Only the token's SHA-256 is stored,
 so a link can never be sent again: each e-mail carries a new invitation,
 and the older ones stay valid until they expire or one of them is used.
 
-The account's identifier is the e-mail address (lowercased). Activating
-with any invitation of an address gives the account every customer number
-whose primary contact has that address; when the address already has an
+The account's kind and identifier follow the customer of the invitation's
+customer number (``codes.account_identity``): a business account identified
+by the Belgian company number (or a generated identifier for another company
+number), else a consumer account identified by the e-mail address
+(lowercased). Activating with any invitation of an address gives the account
+every customer number whose primary contact has that address, and opts them
+in to electronic delivery; when the address (or the company) already has an
 account, its owner logs on with its password instead of choosing one.
 """
 
@@ -26,7 +30,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from guichet.audit.services import record
-from guichet.documents.models import CustomerNumber, Document, Invitation, SharedUser
+from guichet.documents import codes
+from guichet.documents.models import CustomerNumber, DeliveryChannelChange, Document, Invitation, SharedUser
 from guichet.identity import services as identity_services
 from guichet.identity.models import AccountKind, User
 from guichet.notifications.services import notify
@@ -93,16 +98,20 @@ def invitation_issue(
     *,
     customer_number: CustomerNumber | None = None,
     shared_user: SharedUser | None = None,
+    email: str | None = None,
+    language: str | None = None,
     request: HttpRequest | None = None,
 ) -> tuple[Invitation, str]:
     """A new invitation for a customer number's primary contact or for a shared user, and its token
-    (shown once, in the e-mail; only its SHA-256 is kept)."""
+    (shown once, in the e-mail; only its SHA-256 is kept). ``email`` and ``language`` replace the
+    subject's own (the enrolment with an activation code, where the person corrects the address)."""
     if (customer_number is None) == (shared_user is None):
         raise InvitationError(InvitationErrorCode.NO_SUBJECT)
     if customer_number is not None:
-        email, language = customer_number.contact_email, customer_number.contact_language
+        default_email, default_language = customer_number.contact_email, customer_number.contact_language
     else:
-        email, language = shared_user.email, shared_user.language
+        default_email, default_language = shared_user.email, shared_user.language
+    email, language = email or default_email, language or default_language
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = timezone.now()
     with transaction.atomic():
@@ -159,7 +168,7 @@ def invitation_for_new_document(*, document: Document) -> None:
                 "days": settings.GUICHET_INVITATION_DAYS,
                 "visible_years": settings.GUICHET_DOCUMENTS_VISIBLE_YEARS,
                 # The address already has an account (for another customer number): log on, not a password.
-                "has_account": _account_of(invitation.email) is not None,
+                "has_account": existing_account(invitation) is not None,
             },
             email=invitation.email,
             language=invitation.language,
@@ -222,15 +231,36 @@ def invitation_check(token: str, *, for_update: bool = False) -> Invitation:
 
 
 def existing_account(invitation: Invitation) -> User | None:
-    """The account whose identifier is the invited address, when it can log on with a password."""
-    return _account_of(invitation.email)
+    """The account the invitation joins, when it can log on with a password: the one whose
+    identifier is the invited address, else the one already holding customer numbers of that
+    address (a business account), else the one of the customer's company number."""
+    account = _account_of(invitation.email)
+    if account is None and invitation.customer_number is not None:
+        _kind, user_id = _identity(invitation)
+        account = _with_password(User.objects.filter(user_id__iexact=user_id).first())
+    return account
+
+
+def _identity(invitation: Invitation) -> tuple[str, str]:
+    """The kind and user ID of the account the invitation creates (a shared user: a consumer
+    account identified by the address)."""
+    if invitation.customer_number is None:
+        return AccountKind.CONSUMER, invitation.email
+    return codes.account_identity(customer=invitation.customer_number.customer, email=invitation.email)
+
+
+def _with_password(user: User | None) -> User | None:
+    """A consumer record without a password (created by another intake, never used) is not an
+    account here: activating sets its password."""
+    return user if user is not None and user.has_usable_password() else None
 
 
 def _account_of(email: str) -> User | None:
-    """A consumer record without a password (created by another intake, never used) is not an
-    account here: activating sets its password."""
-    user = User.objects.filter(user_id__iexact=email.strip()).first()
-    return user if user is not None and user.has_usable_password() else None
+    email = email.strip()
+    user = User.objects.filter(user_id__iexact=email).first()
+    if user is None:
+        user = User.objects.filter(customer_numbers__contact_email__iexact=email).order_by("pk").first()
+    return _with_password(user)
 
 
 def invitation_subjects(invitation: Invitation) -> dict[str, Any]:
@@ -259,7 +289,16 @@ def _attach(*, invitation: Invitation, user: User, request: HttpRequest | None) 
     )
     CustomerNumber.objects.filter(pk__in=[n.pk for n in numbers]).update(account=user)
     for number in numbers:
+        number.account = user
         record(action="documents.customer_number_attached", actor=user, target=number, request=request)
+        # Activating the account opts the customer number in to electronic delivery: paper stops.
+        codes.delivery_channel_set(
+            customer_number=number,
+            electronic=True,
+            reason=DeliveryChannelChange.Reason.INVITATION,
+            author=user,
+            request=request,
+        )
     shared = invitation.shared_user
     if shared is not None and shared.user_id is None:
         SharedUser.objects.filter(pk=shared.pk, user__isnull=True).update(user=user)
@@ -275,26 +314,34 @@ def account_activate(
     """Creates the account of the invited address with the chosen password (identity's policy:
     ``ValidationError`` when it fails, nothing written) and gives it the invitation's rights.
 
-    Refused with ACCOUNT_EXISTS when the address already has an account: its
-    owner logs on instead (``invitation_accept``).
+    The account's kind and user ID follow ``codes.account_identity``. Refused
+    with ACCOUNT_EXISTS when the address or the company already has an
+    account: its owner logs on instead (``invitation_accept``).
     """
     with transaction.atomic():
         invitation = invitation_check(token, for_update=True)
         if existing_account(invitation) is not None:
             raise InvitationError(InvitationErrorCode.ACCOUNT_EXISTS)
-        user = User.objects.filter(user_id__iexact=invitation.email).first()
+        kind, user_id = _identity(invitation)
+        user = User.objects.filter(user_id__iexact=user_id).first()
         if user is not None and user.kind != AccountKind.CONSUMER:
             # A provisioned or staff account awaiting its credentials is set up by its own journey.
             raise InvitationError(InvitationErrorCode.ACCOUNT_EXISTS)
         if user is None:
             user = User.objects.create_user(
+                user_id,
                 invitation.email,
-                invitation.email,
-                kind=AccountKind.CONSUMER,
+                kind=kind,
                 preferred_language=invitation.language,
                 sca_required=False,
             )
-            record(action="documents.account_created", actor=None, target=user, request=request)
+            record(
+                action="documents.account_created",
+                actor=None,
+                target=user,
+                request=request,
+                details={"kind": str(kind)},
+            )
         identity_services.password_set(
             user=user, password=password, hint=hint, request=request, reason="activation"
         )
@@ -311,10 +358,11 @@ def account_activate(
 
 def invitation_accept(*, token: str, user: User, request: HttpRequest | None = None) -> None:
     """Gives an existing account, whose owner just proved it with the password, the invitation's
-    rights. Refused for an account of another address."""
+    rights. Refused for any other account."""
     with transaction.atomic():
         invitation = invitation_check(token, for_update=True)
-        if user.user_id.strip().lower() != invitation.email:
+        account = existing_account(invitation)
+        if account is None or account.pk != user.pk:
             raise InvitationError(InvitationErrorCode.WRONG_ACCOUNT)
         _attach(invitation=invitation, user=user, request=request)
         record(

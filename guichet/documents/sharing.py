@@ -9,6 +9,10 @@ ticked. Each change takes effect at once, is audited and e-mailed to the
 primary contact; a shared user who loses a customer number stops hearing of
 its documents (their waiting digest entries for it are dropped).
 
+Only business accounts share (seed 002: a MyUnifiedPost "Customer" account
+cannot invite third parties); a consumer account is told why
+(``NOT_BUSINESS``). It may still delete a shared user it had.
+
 A new shared user is invited to activate an account in their language; when
 their e-mail address already is an account's user ID, that account is linked
 at once and told by e-mail instead.
@@ -29,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from guichet.audit.services import record
 from guichet.documents import access, invitations, notices
 from guichet.documents.models import CustomerNumber, PendingNotice, Share, SharedUser
-from guichet.identity.models import User
+from guichet.identity.models import AccountKind, User
 from guichet.notifications.services import notify
 
 NAME_MAX = 140
@@ -44,6 +48,7 @@ class SharingErrorCode(enum.StrEnum):
     UNKNOWN_CUSTOMER_NUMBER = "unknown_customer_number"
     ALREADY_SHARED_USER = "already_shared_user"
     SELF = "self"
+    NOT_BUSINESS = "not_business"
 
 
 MESSAGES = {
@@ -57,6 +62,10 @@ MESSAGES = {
     SharingErrorCode.UNKNOWN_CUSTOMER_NUMBER: _("One of the customer numbers chosen is not one of yours."),
     SharingErrorCode.ALREADY_SHARED_USER: _("You already share documents with this e-mail address."),
     SharingErrorCode.SELF: _("This is your own e-mail address: you already see your documents."),
+    SharingErrorCode.NOT_BUSINESS: _(
+        "Only business accounts, identified by a company number, can invite other people to see their "
+        "documents. Yours is a consumer account: you can download a document and send it on yourself."
+    ),
 }
 
 
@@ -110,9 +119,16 @@ def shared_numbers(shared_user: SharedUser) -> list[CustomerNumber]:
     )
 
 
+def may_invite(user: Any) -> bool:
+    """Whether ``user``'s account kind lets it share documents with other people (business only)."""
+    return getattr(user, "kind", None) == AccountKind.BUSINESS
+
+
 def _owned(owner: Any) -> list[CustomerNumber]:
     if not access.is_primary_contact(owner):
         raise SharingError(SharingErrorCode.NOT_PRIMARY_CONTACT)
+    if not may_invite(owner):
+        raise SharingError(SharingErrorCode.NOT_BUSINESS)
     return list(access.owned_customer_numbers(owner).select_related("issuer"))
 
 
@@ -176,6 +192,7 @@ def shared_user_create(
 ) -> SharedUser:
     """Creates a shared user who sees ``customer_number_ids`` (owned by ``owner``), and invites them
     (an existing account joins by accepting the invitation with its password)."""
+    _owned(owner)  # a primary contact with a business account, before any field is looked at
     fields = {"name": _clean_name(name), "email": _clean_email(email), "language": _clean_language(language)}
     numbers = _chosen(owner, customer_number_ids)
     if fields["email"] in {owner.user_id.lower(), owner.email.lower()}:

@@ -9,7 +9,9 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from pypdf import PdfWriter
 
+from guichet.documents import codes
 from guichet.documents.models import (
+    ActivationCode,
     Customer,
     CustomerNumber,
     Document,
@@ -48,9 +50,11 @@ def make_customer_number(
     language: str = "de",
     account: User | None = None,
     customer_name: str = "Schmidt Transport GmbH",
+    company_number: str = "",
+    electronic_delivery: bool = False,
 ) -> CustomerNumber:
     n = next(_counter)
-    customer = Customer.objects.create(name=customer_name)
+    customer = Customer.objects.create(name=customer_name, company_number=company_number)
     return CustomerNumber.objects.create(
         issuer=issuer or make_issuer(),
         number=number or f"{100000 + n}",
@@ -59,14 +63,36 @@ def make_customer_number(
         contact_email=email,
         contact_language=language,
         account=account,
+        electronic_delivery=electronic_delivery,
     )
 
 
-def make_recipient(*, email: str = "anna.schmidt@example.com", language: str = "de") -> User:
-    """An activated document recipient (identifier: the e-mail address)."""
+def make_recipient(
+    *,
+    email: str = "anna.schmidt@example.com",
+    language: str = "de",
+    kind: str = AccountKind.BUSINESS,
+    user_id: str | None = None,
+) -> User:
+    """An activated document recipient: a business account by default (it may share documents),
+    identified by the e-mail address unless ``user_id`` says otherwise (e.g. BE0403170701)."""
     return User.objects.create_user(
-        email, email, password=PASSWORD, kind=AccountKind.CONSUMER, preferred_language=language
+        user_id or email, email, password=PASSWORD, kind=kind, preferred_language=language
     )
+
+
+def make_activation_code(
+    customer_number: CustomerNumber, *, weeks_ago: int = 0, by: User | None = None
+) -> tuple[ActivationCode, str]:
+    """A code issued ``weeks_ago`` weeks ago (through the service), and the plain code."""
+    issued, plain = codes.activation_code_issue(customer_number=customer_number, by=by)
+    if weeks_ago:
+        shift = datetime.timedelta(weeks=weeks_ago)
+        ActivationCode.objects.filter(pk=issued.pk).update(
+            created_at=issued.created_at - shift, expires_at=issued.expires_at - shift
+        )
+        issued.refresh_from_db()
+    return issued, plain
 
 
 def make_document(

@@ -1,6 +1,10 @@
-from guichet.documents.views import activation, customer_numbers, documents, sharing
+from guichet.documents.views import activation, customer_numbers, documents, enrolment, sharing
 
 app_name = "documents"
 urlpatterns = (
-    documents.urlpatterns + activation.urlpatterns + sharing.urlpatterns + customer_numbers.urlpatterns
+    documents.urlpatterns
+    + activation.urlpatterns
+    + enrolment.urlpatterns
+    + sharing.urlpatterns
+    + customer_numbers.urlpatterns
 )

@@ -10,7 +10,9 @@
   requires it, then the user agreement (``stages``);
 - e-mails go through the durable notifications outbox, in the recipient's language;
 - passwords are set through ``services.password_set`` (history, hint, e-mail);
-- no self-service sign-up: accounts are provisioned or come from the lender.
+- no self-service sign-up: accounts are provisioned or come from the lender;
+- a business account logs on with its company number in any usual spelling, or its e-mail address
+  (``login_identifier``, called by the login form).
 """
 
 from typing import Any
@@ -21,11 +23,46 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from stdnum.be import vat as belgian_vat
 
 from guichet.audit.services import record
 from guichet.identity import lockout, services
-from guichet.identity.models import User
+from guichet.identity.models import AccountKind, User
 from guichet.notifications.services import notify
+
+
+def company_user_id(value: str) -> str | None:
+    """The user ID of a business account for a Belgian company number in any usual spelling
+    ("0403.170.701", "BE 0403 170 701", "be0403170701", "403170701"): ``BE0403170701``. None when
+    ``value`` is not a valid Belgian enterprise number (a wrong check digit included)."""
+    text = (value or "").strip()
+    if not text or len(text) > 20 or not belgian_vat.is_valid(text):
+        return None
+    return "BE" + belgian_vat.compact(text)
+
+
+def login_identifier(value: str) -> str:
+    """What the login form looks up: a Belgian company number becomes the business account's user ID,
+    and the e-mail address of exactly one business account becomes that account's user ID.
+
+    Anything else, and any identifier that is itself some account's user ID, is left as typed: a
+    wrong check digit is then an unknown user ID, answered like a wrong password (no enumeration).
+    """
+    text = (value or "").strip()
+    if not text or User.objects.filter(user_id__iexact=text).exists():
+        return text
+    if (company := company_user_id(text)) is not None:
+        return company
+    if "@" in text:
+        business = list(
+            User.objects.filter(kind=AccountKind.BUSINESS, email__iexact=text).values_list(
+                "user_id", flat=True
+            )[:2]
+        )
+        if len(business) == 1:
+            return business[0]
+    return text
+
 
 LOCKED_MESSAGE = _(
     "Your access is locked after too many failed attempts. "

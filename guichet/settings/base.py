@@ -310,6 +310,7 @@ GUICHET_DOCUMENTS_RETENTION_YEARS = env.integer(
 )
 # Validity of an invitation to activate an account.
 GUICHET_INVITATION_DAYS = env.integer("GUICHET_INVITATION_DAYS", 30, minimum=1, maximum=365)
+GUICHET_ACTIVATION_CODE_WEEKS = env.integer("GUICHET_ACTIVATION_CODE_WEEKS", 15, minimum=1, maximum=104)
 # The customer space's address, for links in e-mails sent without a web request (a worker, the
 # billing intake), e.g. https://guichet.example.com
 GUICHET_PUBLIC_URL = env.string("GUICHET_PUBLIC_URL", "")

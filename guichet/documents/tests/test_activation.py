@@ -288,7 +288,9 @@ def test_invitation_accept_refuses_another_account(token):
 
 
 def test_the_existing_account_is_logged_on_with_its_password(client, number, token):
-    user = make_recipient(email=EMAIL)
+    # A consumer account (identified by its e-mail address): business accounts also enrol strong
+    # authentication at login (identity's GUICHET_SCA_REQUIRED_KINDS).
+    user = make_recipient(email=EMAIL, kind=AccountKind.CONSUMER)
     open_link(client, token)
 
     response = client.post(url("documents:activate_form"), {"password": PASSWORD})

@@ -1,8 +1,9 @@
 """The "Shared users" page (seed 002), for primary contacts: their shared users, and for each of
 their customer numbers whether that shared user sees it.
 
-Anyone who is not a primary contact gets a page that says so (403); another
-account's shared user answers 404. The services check both again.
+Anyone who is not a primary contact gets a page that says so (403), and so
+does a consumer account (only business accounts share, seed 002); another
+account's shared user answers 404. The services check all of it again.
 """
 
 from allauth.core import ratelimit
@@ -28,6 +29,16 @@ def _not_primary(request: HttpRequest) -> HttpResponse:
     return render(request, "documents/sharing/no_access.html", status=403)
 
 
+def _refusal_page(request: HttpRequest, numbers: list[CustomerNumber]) -> HttpResponse | None:
+    """The page that tells why this account cannot share, if it cannot."""
+    if not numbers:
+        return _not_primary(request)
+    if not sharing.may_invite(request.user):
+        context = {"reason": sharing.SharingError(sharing.SharingErrorCode.NOT_BUSINESS).message}
+        return render(request, "documents/sharing/consumer.html", context, status=403)
+    return None
+
+
 def _shared_user(request: HttpRequest, shared_user_id: int) -> SharedUser:
     shared = access.shared_user_get(request.user, shared_user_id)
     if shared is None or not access.is_primary_contact(request.user):
@@ -45,8 +56,8 @@ def _refused(form: SharedUserForm, refusal: sharing.SharingError) -> None:
 @require_GET
 def shared_users(request: HttpRequest) -> HttpResponse:
     numbers = _owned(request)
-    if not numbers:
-        return _not_primary(request)
+    if (refused := _refusal_page(request, numbers)) is not None:
+        return refused
     rows = sharing.shared_users_with_numbers(owner=request.user)
     return render(request, "documents/sharing/list.html", {"rows": rows})
 
@@ -65,8 +76,8 @@ def _invitations_allowed(request: HttpRequest) -> bool:
 @require_http_methods(["GET", "POST"])
 def shared_user_add(request: HttpRequest) -> HttpResponse:
     numbers = _owned(request)
-    if not numbers:
-        return _not_primary(request)
+    if (refused := _refusal_page(request, numbers)) is not None:
+        return refused
     form = SharedUserForm(request.POST or None, numbers=numbers, initial={"language": request.LANGUAGE_CODE})
     if request.method == "POST" and form.is_valid() and not _invitations_allowed(request):
         form.add_error(None, _("Too many invitations were sent. Please wait an hour and try again."))
@@ -94,12 +105,15 @@ def shared_user_add(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def shared_user_edit(request: HttpRequest, shared_user_id: int) -> HttpResponse:
     shared = _shared_user(request, shared_user_id)
+    numbers = _owned(request)
+    if (refused := _refusal_page(request, numbers)) is not None:
+        return refused
     initial = {
         "name": shared.name,
         "language": shared.language,
         "customer_numbers": [n.pk for n in sharing.shared_numbers(shared)],
     }
-    form = SharedUserForm(request.POST or None, numbers=_owned(request), edit=True, initial=initial)
+    form = SharedUserForm(request.POST or None, numbers=numbers, edit=True, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             sharing.shared_user_update(

@@ -1,4 +1,5 @@
-"""The login form: allauth's, with the bank's messages for a lock and the last attempt."""
+"""The login form: allauth's, with the bank's messages for a lock and the last attempt, and a business
+account's company number (any usual spelling) or e-mail address turned into its user ID."""
 
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
@@ -6,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from guichet.identity import lockout
-from guichet.identity.adapter import LOCKED_MESSAGE
+from guichet.identity.adapter import LOCKED_MESSAGE, login_identifier
 
 LAST_ATTEMPT_MESSAGE = _(
     "The user ID or the password is not correct. One attempt is left before your access is locked."
@@ -26,6 +27,11 @@ class LoginForm(AllauthLoginForm):
         self.fields["remember"] = forms.BooleanField(
             label=_("Remember my user ID on this device"), required=False, label_suffix=""
         )
+
+    def clean_login(self) -> str:
+        # Before allauth's checks, so that the look-up, the rate limits and the lockout all count
+        # against the account's own user ID.
+        return login_identifier(super().clean_login())
 
     def clean(self):
         try:
