@@ -62,15 +62,19 @@ from guichet.audit.services import record
 from guichet.backoffice.services import advisor_group
 from guichet.banking.models import Beneficiary, Transaction, Transfer, TransferStatus, Validation
 from guichet.documents import access
+from guichet.documents.codes import activation_code_issue, code_format
 from guichet.documents.models import (
+    ActivationCode,
     Customer,
     CustomerNumber,
+    DeliveryChannelChange,
     Document,
     DocumentKind,
     DocumentRead,
     Frequency,
     Invitation,
     Issuer,
+    IssuerIdentifier,
     NotificationPreference,
     Share,
     SharedUser,
@@ -88,6 +92,7 @@ from guichet.entities.models import (
     Right,
 )
 from guichet.identity import services
+from guichet.identity.crypto import decrypt as crypto_decrypt
 from guichet.identity.models import AccountKind, AgreementAcceptance, User, UserAgreement
 
 # A persona's state after loading.
@@ -625,6 +630,7 @@ def documents_load() -> None:
             defaults={"frequency": frequency},
         )
     _invited_load(issuers[INVITED["prefix"]])
+    _einvoicing_load(issuers, anna)
 
 
 def _anna_numbers_load(anna: User, issuers: dict[str, Issuer]) -> dict[tuple[str, str], CustomerNumber]:
@@ -640,8 +646,16 @@ def _anna_numbers_load(anna: User, issuers: dict[str, Issuer]) -> dict[tuple[str
                 "contact_email": anna.email,
                 "contact_language": anna.preferred_language,
                 "account": anna,
+                "electronic_delivery": True,
             },
         )[0]
+        if not numbers[(prefix, number)].delivery_changes.exists():
+            DeliveryChannelChange.objects.create(
+                customer_number=numbers[(prefix, number)],
+                electronic=True,
+                reason=DeliveryChannelChange.Reason.INVITATION,
+                author=anna,
+            )
     return numbers
 
 
@@ -781,6 +795,105 @@ def _invited_load(issuer: Issuer) -> Document:
     if not waiting.exists():
         invitation_for_new_document(document=document)
     return document
+
+
+# --- E-invoicing and electronic delivery (issue 7) -------------------------------------------
+
+# How the issuers appear as sellers in e-invoices (Peppol 0208 = Belgian enterprise number), and where
+# their e-invoices carry the customer number (cbc:BuyerReference).
+ISSUER_SELLERS = {"DL2": "0417497106", "DL5": "0403170701"}
+# Customer numbers that receive paper until someone enrols them with the code of their letter:
+# (prefix, number, customer, company number, contact, e-mail, language).
+ENROLLING = [
+    ("DL2", "300417", "Brouwerij Lambiek BV", "0202239951", "Pieter Claes", "pieter.claes@example.com", "nl"),
+    ("DL5", "620001", "Marc Dubois", "", "Marc Dubois", "marc.dubois@example.com", "fr"),
+    ("DL5", "517399", "Schmidt Logistik BV", "0899999949", "Anna Schmidt", "anna.schmidt@example.com", "de"),
+]
+ENROLLING_DOCUMENTS = 3  # monthly invoices already issued (on paper) to each of them
+
+
+def _einvoicing_load(issuers: dict[str, Issuer], anna: User) -> None:
+    for prefix, value in ISSUER_SELLERS.items():
+        IssuerIdentifier.objects.update_or_create(
+            scheme="0208", value=value, defaults={"issuer": issuers[prefix]}
+        )
+        IssuerIdentifier.objects.update_or_create(
+            scheme="VAT", value=f"BE{value}", defaults={"issuer": issuers[prefix]}
+        )
+    pdf = _specimen_pdf()
+    for prefix, number, name, company, contact, email, language in ENROLLING:
+        customer = Customer.objects.get_or_create(name=name, company_number=company)[0]
+        enrolling = CustomerNumber.objects.update_or_create(
+            issuer=issuers[prefix],
+            number=number,
+            defaults={
+                "customer": customer,
+                "contact_name": contact,
+                "contact_email": email,
+                "contact_language": language,
+            },
+        )[0]
+        _enrolling_reset(enrolling, anna)
+        if not enrolling.documents.exists():
+            today = timezone.localdate()
+            Document.objects.bulk_create(
+                _document(
+                    enrolling,
+                    "F",
+                    5000 + int(number) % 1000 * 10 + back,
+                    _months_ago(today, back),
+                    amount,
+                    pdf,
+                )
+                for back, amount in zip(
+                    range(ENROLLING_DOCUMENTS, 0, -1), (Decimal("410.00"),) * 3, strict=True
+                )
+            )
+        latest = enrolling.activation_codes.first()
+        if latest is None or latest.used_at or latest.revoked_at or latest.expires_at <= timezone.now():
+            activation_code_issue(customer_number=enrolling)
+
+
+def _months_ago(today: dt.date, back: int) -> dt.date:
+    year, month = divmod(today.year * 12 + today.month - 1 - back, 12)
+    return dt.date(year, month + 1, 5)
+
+
+def _enrolling_reset(number: CustomerNumber, anna: User) -> None:
+    """Enrolled during an earlier demo: back to paper with a fresh code, so the journey can be tried again."""
+    if number.account_id is None and not number.electronic_delivery:
+        return
+    holder = number.account
+    CustomerNumber.objects.filter(pk=number.pk).update(account=None, electronic_delivery=False)
+    number.account, number.electronic_delivery = None, False
+    DeliveryChannelChange.objects.filter(customer_number=number).delete()
+    if holder is not None and holder.pk != anna.pk and not holder.customer_numbers.exists():
+        holder.set_unusable_password()  # a new user again: the code's journey creates the account anew
+        holder.save(update_fields=["password"])
+        User.objects.filter(pk=holder.pk).update(user_id=f"demo-reset-{holder.pk}", email="", is_active=False)
+    ActivationCode.objects.filter(customer_number=number, used_at__isnull=False).update(
+        revoked_at=timezone.now()
+    )
+
+
+def einvoicing_lines() -> list[str]:
+    lines = [
+        "Electronic delivery (issue 7): 'I am a new user' on the login page, or Customer numbers: add a code."
+    ]
+    for prefix, number, name, _company, contact, email, _language in ENROLLING:
+        enrolling = CustomerNumber.objects.get(issuer__prefix=prefix, number=number)
+        code = enrolling.activation_codes.filter(used_at__isnull=True, revoked_at__isnull=True).first()
+        plain = code_format(crypto_decrypt(code.code_encrypted)) if code else "(none)"
+        who = (
+            "for Anna Schmidt's existing account"
+            if email == "anna.schmidt@example.com"
+            else f"{contact} <{email}>"
+        )
+        lines.append(f"  {prefix} {number} ({name}), {who}: activation code {plain}")
+    lines.append(
+        "  Paper: `python manage.py print_batch` puts every document not delivered electronically in a ZIP."
+    )
+    return lines
 
 
 def agreement_load() -> list[UserAgreement]:
@@ -951,4 +1064,5 @@ def documents_lines() -> list[str]:
         f"  {ACCOUNTANT} (her accountant, in Dutch) sees {shared} only, shared by Anna Schmidt.",
         f"  {INVITED['contact_name']} ({INVITED['contact_email']}), primary contact of {invited}, has no "
         "account yet: her invitation is in /dev/outbox/ (open its link to choose a password).",
+        *einvoicing_lines(),
     ]

@@ -350,8 +350,11 @@ def test_the_documents_demo_loads_twice_to_the_same_rows_and_one_invitation(db):
     assert first["numbers"] == [
         ("DL2", "204518", "anna.schmidt@example.com", "0899999949"),
         ("DL2", "204519", "anna.schmidt@example.com", "0899999949"),
+        ("DL2", "300417", "pieter.claes@example.com", None),
         ("DL5", "517300", "anna.schmidt@example.com", "0899999949"),
         ("DL5", "517342", "claire.renard@example.com", None),
+        ("DL5", "517399", "anna.schmidt@example.com", None),
+        ("DL5", "620001", "marc.dubois@example.com", None),
     ]
     assert first["shares"] == [("0899999949", "boekhouding@example.com", "204518")]
     assert first["invitations"] == 1
@@ -436,3 +439,28 @@ def test_the_documents_demo_is_printed(db, capsys):
         "Claire Renard (claire.renard@example.com), primary contact of DL5 517342, has no account yet",
     ):
         assert text in printed
+
+
+def test_the_einvoicing_demo_keeps_one_valid_code_per_paper_number_and_resets_an_enrolment(db):
+    from guichet.documents import codes
+    from guichet.documents.models import ActivationCode, CustomerNumber
+    from guichet.identity.crypto import decrypt
+
+    call_command("load_demo")
+    anna = User.objects.get(user_id="0899999949")
+    paper = CustomerNumber.objects.filter(electronic_delivery=False, account__isnull=True)
+    assert sorted(n.code for n in paper) == ["DL2 300417", "DL5 517342", "DL5 517399", "DL5 620001"]
+    number = CustomerNumber.objects.get(issuer__prefix="DL5", number="517399")
+    code = number.activation_codes.get(revoked_at__isnull=True)
+    codes.activation_code_redeem(code=codes.code_format(decrypt(code.code_encrypted)), user=anna)
+    number.refresh_from_db()
+    assert (number.account, number.electronic_delivery) == (anna, True)
+
+    call_command("load_demo")  # the next load puts it back on paper with a fresh code
+
+    number.refresh_from_db()
+    assert (number.account, number.electronic_delivery) == (None, False)
+    fresh = ActivationCode.objects.filter(
+        customer_number=number, used_at__isnull=True, revoked_at__isnull=True
+    )
+    assert fresh.count() == 1
