@@ -10,6 +10,22 @@ ships a data migration calling ``grant_permissions`` with it.
 from typing import Any
 
 ADVISOR_GROUP = "advisor"
+# Documents, issue 7 (granted by their own data migration): the seller identifiers of issuers; the
+# print batches (see and download; create one now); activation codes (see them, never the code; re-issue
+# one); merging two document accounts, which takes documents.change_shareduser together with
+# identity.change_user and documents.change_customernumber (guichet.documents.merge.MERGE_PERMISSIONS).
+# Intake clients (the billing systems' keys) stay with the operator administrators.
+DOCUMENTS_ISSUE_7_PERMISSIONS: tuple[str, ...] = (
+    "documents.view_issueridentifier",
+    "documents.add_issueridentifier",
+    "documents.change_issueridentifier",
+    "documents.delete_issueridentifier",
+    "documents.view_printbatch",
+    "documents.add_printbatch",
+    "documents.view_activationcode",
+    "documents.add_activationcode",
+    "documents.change_shareduser",
+)
 ADVISOR_PERMISSIONS: tuple[str, ...] = (
     "identity.view_user",
     "identity.add_user",
@@ -55,6 +71,8 @@ ADVISOR_PERMISSIONS: tuple[str, ...] = (
     "documents.change_customernumber",
     "documents.view_document",
     "documents.view_invitation",
+    # Documents, issue 7: see DOCUMENTS_ISSUE_7_PERMISSIONS.
+    *DOCUMENTS_ISSUE_7_PERMISSIONS,
 )
 
 

@@ -8,6 +8,13 @@ activation, never by hand; changing the contact's e-mail unlinks it, so that the
 new contact is invited with the next document. Invitations are shown without
 their token (only its hash exists). Every write and every download of a PDF or
 an original file is recorded in the audit trail.
+
+Issue 7 adds the issuers' e-invoice settings (customer-number rule, seller
+identifiers), the activation codes (listed without the code; re-issued from a
+customer number's page and shown once), the delivery history, the print
+batches (audited download, "create today's batch now"), the merge of two
+document accounts (pick, review, confirm) and the intake clients (key shown
+once, deactivation; operator administrators only). See docs/printing.md.
 """
 
 import re
@@ -16,10 +23,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.forms import ModelForm
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -31,15 +40,21 @@ from stdnum.be import vat as be_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
 from guichet.audit.services import record
+from guichet.documents import codes, merge, printing
 from guichet.documents.models import (
+    ActivationCode,
     Customer,
     CustomerNumber,
     Document,
+    IntakeClient,
     Invitation,
     Issuer,
+    IssuerIdentifier,
+    PrintBatch,
     Share,
 )
 from guichet.documents.pdf import document_pdf
+from guichet.identity.models import User
 
 READS_SHOWN = 20
 # A Belgian enterprise number: ``BE`` in front, or 10 digits starting with 0 or 1 (dots and spaces
@@ -88,7 +103,7 @@ class NoDeleteAdmin(admin.ModelAdmin):
 class IssuerForm(forms.ModelForm):
     class Meta:
         model = Issuer
-        fields = ("name", "prefix")
+        fields = ("name", "prefix", "customer_number_source", "customer_number_pattern")
         help_texts = {
             "prefix": _("Starts every customer code of this issuer, e.g. DL2: 2 to 8 letters and digits.")
         }
@@ -101,12 +116,70 @@ class IssuerForm(forms.ModelForm):
             )
         return prefix
 
+    def clean_customer_number_pattern(self) -> str:
+        pattern = self.cleaned_data["customer_number_pattern"].strip()
+        try:
+            re.compile(pattern)
+        except re.error:
+            raise forms.ValidationError(
+                _("Enter a valid regular expression, such as ^DL2-(\\d+)$, or leave it empty."),
+                code="pattern",
+            ) from None
+        return pattern
+
+
+class IssuerIdentifierForm(forms.ModelForm):
+    class Meta:
+        model = IssuerIdentifier
+        fields = ("scheme", "value")
+        help_texts = {
+            "scheme": _("A Peppol scheme such as 0208 or 9925, or VAT, or LEGAL."),
+            "value": _("As it appears in the e-invoices, e.g. 0403170701 or BE0403170701."),
+        }
+
+    def clean_scheme(self) -> str:
+        scheme = self.cleaned_data["scheme"].strip().upper()
+        if not re.fullmatch(r"[0-9]{4}|VAT|LEGAL", scheme):
+            raise forms.ValidationError(
+                _("Enter a Peppol scheme of 4 digits, or VAT, or LEGAL."), code="scheme"
+            )
+        return scheme
+
+    def clean_value(self) -> str:
+        return self.cleaned_data["value"].strip()
+
+
+class IssuerIdentifierInline(admin.TabularInline):
+    model = IssuerIdentifier
+    form = IssuerIdentifierForm
+    extra = 1
+    verbose_name = _("identifier as seller in e-invoices")
+    verbose_name_plural = _("identifiers as seller in e-invoices")
+
 
 @admin.register(Issuer)
 class IssuerAdmin(NoDeleteAdmin):
     form = IssuerForm
-    list_display = ("name", "prefix", "customer_number_count")
+    inlines = (IssuerIdentifierInline,)
+    list_display = ("name", "prefix", "customer_number_source", "customer_number_count")
     search_fields = ("name", "prefix")
+
+    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        for formset in formsets:
+            added, changed, deleted = formset.new_objects, formset.changed_objects, formset.deleted_objects
+            if added or changed or deleted:
+                record(
+                    action="documents.issuer_identifiers_changed",
+                    actor=request.user,
+                    target=form.instance,
+                    request=request,
+                    details={
+                        "added": sorted(str(i) for i in added),
+                        "changed": sorted(str(i) for i, _fields in changed),
+                        "deleted": sorted(str(i) for i in deleted),
+                    },
+                )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Issuer]:
         return super().get_queryset(request).annotate(number_count=Count("customer_numbers"))
@@ -236,6 +309,80 @@ class CustomerNumberForm(forms.ModelForm):
         return self.cleaned_data["contact_email"].strip().lower()
 
 
+ACTIVATION_CODES_SHOWN = 10
+REISSUE_PERMISSION = "documents.add_activationcode"
+
+
+def may_reissue(request: HttpRequest) -> bool:
+    return request.user.has_perm(REISSUE_PERMISSION)
+
+
+def activation_code_state(code: ActivationCode) -> str:
+    if code.revoked_at is not None:
+        return pgettext("activation code state", "revoked")
+    if code.used_at is not None:
+        return pgettext("activation code state", "used")
+    if code.expires_at <= timezone.now():
+        return pgettext("activation code state", "expired")
+    return pgettext("activation code state", "valid")
+
+
+def _when(value: Any) -> str:
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else "—"
+
+
+def activation_code_summary(code: ActivationCode) -> str:
+    """One line about a code, never the code itself."""
+    return gettext(
+        "issued %(issued)s, expires %(expires)s, exported %(exported)s, used %(used)s by %(account)s, "
+        "revoked %(revoked)s: %(state)s"
+    ) % {
+        "issued": _when(code.created_at),
+        "expires": _when(code.expires_at),
+        "exported": _when(code.exported_at),
+        "used": _when(code.used_at),
+        "account": code.used_by.get_username() if code.used_by else "—",
+        "revoked": _when(code.revoked_at),
+        "state": activation_code_state(code),
+    }
+
+
+class AccountField(forms.CharField):
+    """A document account typed as its user ID or its e-mail address."""
+
+    def clean(self, value: Any) -> User:
+        typed = super().clean(value).strip()
+        by_id = User.objects.filter(user_id__iexact=typed).first()
+        if by_id is not None:
+            return by_id
+        by_email = list(User.objects.filter(email__iexact=typed)[:2])
+        if len(by_email) > 1:
+            raise forms.ValidationError(
+                _("Several accounts use this e-mail address: enter the user ID."), code="ambiguous"
+            )
+        if not by_email:
+            raise forms.ValidationError(_("No account has this user ID or e-mail address."), code="unknown")
+        return by_email[0]
+
+
+class MergeForm(forms.Form):
+    source = AccountField(
+        label=_("Account to merge (it is deactivated)"),
+        max_length=254,
+        help_text=_("Its user ID or its e-mail address."),
+    )
+    target = AccountField(
+        label=_("Account that receives everything"),
+        max_length=254,
+        help_text=_("Its user ID or its e-mail address."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.update(autocomplete="off", spellcheck="false")
+
+
 class ActivatedFilter(admin.SimpleListFilter):
     title = _("account activated")
     parameter_name = "activated"
@@ -294,14 +441,20 @@ class CustomerNumberAdmin(NoDeleteAdmin):
             _("In the customer space"),
             {"fields": ("account_shown", "shared_with", "latest_invitation", "document_count")},
         )
-        return (main, contact, portal)
+        delivery = (
+            _("Electronic delivery"),
+            {"fields": ("electronic_delivery", "delivery_history", "activation_codes")},
+        )
+        return (main, contact, portal, delivery)
 
     def get_readonly_fields(self, request: HttpRequest, obj: CustomerNumber | None = None) -> tuple[str, ...]:
         shown = ("account_shown", "shared_with", "latest_invitation", "document_count")
+        delivery = ("electronic_delivery", "delivery_history", "activation_codes")
         if obj is None:
             return ()
-        # The code is printed on every document already issued: it is never changed.
-        return ("issuer", "number", *shown)
+        # The code is printed on every document already issued: it is never changed. The delivery
+        # channel changes only through the customer's activation code or opt-out.
+        return ("issuer", "number", *shown, *delivery)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[CustomerNumber], search_term: str
@@ -354,7 +507,146 @@ class CustomerNumberAdmin(NoDeleteAdmin):
             ngettext("%(count)d document", "%(count)d documents", count) % {"count": count},
         )
 
+    @admin.display(description=_("delivery history"))
+    def delivery_history(self, number: CustomerNumber) -> SafeString | str:
+        changes = codes.delivery_history(number)
+        if not changes:
+            return gettext("No change yet: paper since the customer number was created.")
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{}: {} ({}, {})</li>",
+                (
+                    (
+                        date_format(timezone.localtime(change.at), "DATETIME_FORMAT"),
+                        gettext("electronic") if change.electronic else gettext("paper"),
+                        change.get_reason_display(),
+                        change.author.get_username() if change.author else gettext("the system"),
+                    )
+                    for change in changes
+                ),
+            ),
+        )
+
+    @admin.display(description=_("activation codes"))
+    def activation_codes(self, number: CustomerNumber) -> SafeString:
+        codes = list(number.activation_codes.select_related("used_by")[:ACTIVATION_CODES_SHOWN])
+        listing = (
+            format_html(
+                "<ul>{}</ul>",
+                format_html_join("", "<li>{}</li>", ((activation_code_summary(code),) for code in codes)),
+            )
+            if codes
+            else gettext("None yet.")
+        )
+        return format_html(
+            '{} <p><a href="{}?customer_number__id__exact={}">{}</a></p>',
+            listing,
+            reverse("admin:documents_activationcode_changelist"),
+            number.pk,
+            gettext("All activation codes of %(code)s") % {"code": number.code},
+        )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "may_reissue": may_reissue(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "may_merge": merge.may_merge(request.user)}
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:object_id>/activation-code/",
+                view(self.reissue_view),
+                name="documents_customernumber_reissue",
+            ),
+            path("merge-accounts/", view(self.merge_view), name="documents_merge_accounts"),
+            *super().get_urls(),
+        ]
+
+    def reissue_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Confirm, then issue a new activation code and show it once (read on the phone or sent by
+        letter); it is never shown again."""
+        if not (self.has_view_permission(request) and may_reissue(request)):
+            raise PermissionDenied
+        number = get_object_or_404(self.get_queryset(request).select_related("issuer"), pk=object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": number,
+            "title": gettext("Re-issue an activation code"),
+        }
+        if request.method != "POST":
+            return TemplateResponse(request, "admin/documents/customernumber/reissue_confirm.html", context)
+        code, plain = codes.activation_code_issue(customer_number=number, by=request.user, request=request)
+        context.update(code=code, plain=plain, title=gettext("New activation code"))
+        response = TemplateResponse(request, "admin/documents/customernumber/reissue_done.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def merge_view(self, request: HttpRequest) -> HttpResponse:
+        """Two steps: pick the accounts (user ID or e-mail), review what moves, confirm."""
+        if not merge.may_merge(request.user):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "opts": self.opts}
+        form = MergeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            source, target = form.cleaned_data["source"], form.cleaned_data["target"]
+            try:
+                merge.merge_check(source=source, target=target, by=request.user)
+                if "confirm" in request.POST:
+                    return self._merge(request, source, target)
+            except merge.MergeError as error:
+                form.add_error(error.field or None, error.message)
+            else:
+                plan = merge.document_accounts_merge_plan(source=source, target=target)
+                context.update(title=gettext("Review the merge"), form=form, plan=plan)
+                context.update(source=source, target=target)
+                return TemplateResponse(request, "admin/documents/merge_review.html", context)
+        context.update(title=gettext("Merge two document accounts"), form=form)
+        return TemplateResponse(request, "admin/documents/merge_form.html", context)
+
+    def _merge(self, request: HttpRequest, source: User, target: User) -> HttpResponse:
+        result = merge.document_accounts_merge(source=source, target=target, by=request.user, request=request)
+        self.message_user(
+            request,
+            gettext(
+                "%(source)s is merged into %(target)s and deactivated: %(numbers)s customer number(s), "
+                "%(shared)s shared user(s) and %(reads)s reading(s) moved."
+            )
+            % {
+                "source": source.user_id,
+                "target": target.user_id,
+                "numbers": result.customer_numbers,
+                "shared": result.shared_users_moved + result.shared_users_merged,
+                "reads": result.reads,
+            },
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:identity_user_change", args=[target.pk]))
+
     def save_model(self, request: HttpRequest, obj: CustomerNumber, form: ModelForm, change: bool) -> None:
+        if not change:
+            # The admin runs this in the form's transaction: the number and its first code, or neither.
+            super().save_model(request, obj, form, change)
+            audit_save(request, obj, form, change)
+            codes.activation_code_issue(customer_number=obj, by=request.user, request=request)
+            self.message_user(
+                request,
+                gettext(
+                    "An activation code was issued for %(code)s; it goes into the next export for the "
+                    "letters."
+                )
+                % {"code": obj.code},
+                messages.INFO,
+            )
+            return
         details: dict[str, Any] = {}
         if change and "contact_email" in form.changed_data and self._another_person(obj):
             # Another person is now the primary contact: the previous one's account (and the users it
@@ -620,3 +912,256 @@ class InvitationAdmin(ReadOnlyAdmin):
     @admin.display(description=_("state"))
     def state(self, invitation: Invitation) -> str:
         return invitation_state(invitation)
+
+
+# --- Activation codes (read-only, never the code) -----------------------------------------------
+
+
+class ActivationCodeStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("valid", pgettext("activation code state", "valid")),
+            ("used", pgettext("activation code state", "used")),
+            ("expired", pgettext("activation code state", "expired")),
+            ("revoked", pgettext("activation code state", "revoked")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        open_codes = queryset.filter(used_at__isnull=True, revoked_at__isnull=True)
+        return {
+            "valid": lambda: open_codes.filter(expires_at__gt=now),
+            "used": lambda: queryset.filter(used_at__isnull=False, revoked_at__isnull=True),
+            "expired": lambda: open_codes.filter(expires_at__lte=now),
+            "revoked": lambda: queryset.filter(revoked_at__isnull=False),
+        }.get(self.value() or "", lambda: queryset)()
+
+
+@admin.register(ActivationCode)
+class ActivationCodeAdmin(ReadOnlyAdmin):
+    """Which codes a customer number was given and what became of them. Only an HMAC and an
+    encrypted copy of a code exist; neither is shown. A new code comes from the customer number's
+    page ("Re-issue an activation code")."""
+
+    list_display = (
+        "customer_code",
+        "created_at",
+        "expires_at",
+        "exported_at",
+        "used_at",
+        "used_by",
+        "revoked_at",
+        "state",
+    )
+    list_filter = (ActivationCodeStateFilter, "customer_number__issuer")
+    list_select_related = ("customer_number__issuer", "used_by")
+    search_fields = ("customer_number__number",)
+    search_help_text = _("A customer number, or a customer code such as DL2 123456.")
+    ordering = ("-created_at", "-pk")
+    fields = (
+        "customer_number",
+        "created_at",
+        "created_by",
+        "expires_at",
+        "exported_at",
+        "used_at",
+        "used_by",
+        "revoked_at",
+        "state",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("customer number"), ordering="customer_number__number")
+    def customer_code(self, code: ActivationCode) -> str:
+        return code.customer_number.code
+
+    @admin.display(description=_("state"))
+    def state(self, code: ActivationCode) -> str:
+        return activation_code_state(code)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[ActivationCode], search_term: str
+    ) -> tuple[QuerySet[ActivationCode], bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        code = customer_code_q(search_term, "customer_number__issuer__prefix", "customer_number__number")
+        if code is not None:
+            found = found | queryset.filter(code)
+        return found, may_have_duplicates
+
+
+# --- Print batches ---------------------------------------------------------------------------
+
+
+@admin.register(PrintBatch)
+class PrintBatchAdmin(ReadOnlyAdmin):
+    """The daily batches for the print shop. Downloading one is audited and dated; "Create today's
+    batch now" does at once what the daily command does."""
+
+    list_display = ("day", "created_at", "count", "downloaded_at", "download_link")
+    list_filter = ("day",)
+    ordering = ("-day", "-created_at")
+    fields = ("day", "created_at", "count", "sha256", "downloaded_at", "download_link")
+    readonly_fields = fields
+
+    @admin.display(description=_("ZIP file"))
+    def download_link(self, batch: PrintBatch) -> SafeString | str:
+        if not batch.file:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:documents_printbatch_download", args=[batch.pk]),
+            gettext("Download the batch of %(day)s") % {"day": date_format(batch.day, "DATE_FORMAT")},
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        may_create = request.user.has_perm(printing.CREATE_PERMISSION)
+        return super().changelist_view(request, {**(extra_context or {}), "may_create": may_create})
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<uuid:object_id>/download/", view(self.download_view), name="documents_printbatch_download"
+            ),
+            path("create/", view(self.create_view), name="documents_printbatch_create"),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request: HttpRequest, object_id: Any) -> HttpResponse:
+        batch = get_object_or_404(self.get_queryset(request), pk=object_id)
+        try:
+            handle = printing.print_batch_download(batch=batch, by=request.user, request=request)
+        except printing.PrintError as error:
+            if error.code == printing.PrintErrorCode.NOT_ALLOWED:
+                raise PermissionDenied from None
+            raise Http404 from None
+        name = f"print-{batch.day.isoformat()}.zip"
+        return FileResponse(handle, as_attachment=True, filename=name, content_type="application/zip")
+
+    def create_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm(printing.CREATE_PERMISSION):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:documents_printbatch_changelist"))
+        batch = printing.print_batch_create(by=request.user, request=request)
+        if batch is None:
+            self.message_user(request, gettext("No document to print: no batch was created."), messages.INFO)
+        else:
+            self.message_user(
+                request,
+                ngettext(
+                    "A print batch of %(count)d document was created.",
+                    "A print batch of %(count)d documents was created.",
+                    batch.count,
+                )
+                % {"count": batch.count},
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(reverse("admin:documents_printbatch_changelist"))
+
+
+# --- Intake clients (machines that send documents) -----------------------------------------------
+
+
+class IntakeClientForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=140,
+        help_text=_("The billing system, e.g. “Leasing billing, production”."),
+    )
+    issuers = forms.ModelMultipleChoiceField(
+        label=_("Issuers"),
+        queryset=Issuer.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("It may send documents of these issuers only."),
+    )
+
+
+@admin.register(IntakeClient)
+class IntakeClientAdmin(ReadOnlyAdmin):
+    """Billing systems allowed to send documents. The key is shown once, when the client is created;
+    only its HMAC is kept. A client is deactivated, never deleted (its documents keep their origin)."""
+
+    list_display = ("name", "issuer_list", "key_prefix", "is_active", "created_at", "last_used_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "key_prefix")
+    fields = ("name", "issuer_list", "key_prefix", "is_active", "created_at", "last_used_at")
+    readonly_fields = fields
+    actions = ("deactivate",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IntakeClient]:
+        return super().get_queryset(request).prefetch_related("issuers")
+
+    @admin.display(description=_("issuers"))
+    def issuer_list(self, client: IntakeClient) -> str:
+        return ", ".join(issuer.prefix for issuer in client.issuers.all()) or "—"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return admin.ModelAdmin.has_add_permission(self, request)
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = IntakeClientForm(request.POST or None)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Add intake client"),
+            "form": form,
+        }
+        if request.method == "POST" and form.is_valid():
+            from guichet.documents import intake_auth
+
+            with transaction.atomic():
+                client, key = intake_auth.intake_client_create(
+                    name=form.cleaned_data["name"], issuers=list(form.cleaned_data["issuers"])
+                )
+                record(
+                    action="documents.intake_client_added",
+                    actor=request.user,
+                    target=client,
+                    request=request,
+                    details={"issuers": sorted(i.prefix for i in form.cleaned_data["issuers"])},
+                )
+            context.update(title=gettext("Intake client created"), client=client, key=key)
+            response = TemplateResponse(request, "admin/documents/intakeclient/key.html", context)
+            response["Cache-Control"] = "no-store"
+            return response
+        return TemplateResponse(request, "admin/documents/intakeclient/add.html", context)
+
+    def _may_deactivate(self, request: HttpRequest) -> bool:
+        return admin.ModelAdmin.has_change_permission(self, request)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if not self._may_deactivate(request):
+            actions.pop("deactivate", None)
+        return actions
+
+    @admin.action(description=_("Deactivate the selected intake clients"))
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[IntakeClient]) -> None:
+        if not self._may_deactivate(request):
+            raise PermissionDenied
+        from guichet.documents import intake_auth
+
+        clients = list(queryset.filter(is_active=True))
+        with transaction.atomic():
+            for client in clients:
+                intake_auth.intake_client_deactivate(client=client)
+                record(
+                    action="documents.intake_client_deactivated_by_staff",
+                    actor=request.user,
+                    target=client,
+                    request=request,
+                )
+        message = ngettext(
+            "%(count)d intake client deactivated: its key no longer works.",
+            "%(count)d intake clients deactivated: their keys no longer work.",
+            len(clients),
+        )
+        self.message_user(request, message % {"count": len(clients)}, messages.SUCCESS)

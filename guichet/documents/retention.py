@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from guichet.audit.services import record
-from guichet.documents.models import Document, Duplicate
+from guichet.documents.models import Document, Duplicate, PrintBatch, PrintItem
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -49,6 +49,7 @@ def purge(*, today: datetime.date | None = None, dry_run: bool = False) -> int:
             files += [d.file for d in duplicates if d.file]
             numbers = [d.number for d in batch]
             duplicates.delete()
+            PrintItem.objects.filter(document__in=batch).delete()  # the batch's ZIP goes below
             Document.objects.filter(pk__in=[d.pk for d in batch]).delete()
             record(
                 action="documents.retention_purged",
@@ -61,7 +62,23 @@ def purge(*, today: datetime.date | None = None, dry_run: bool = False) -> int:
             )
             transaction.on_commit(lambda files=files: _delete_files(files))
         total += len(batch)
+    _print_batches_purge()
     return total
+
+
+def _print_batches_purge() -> None:
+    """Print batches left without documents (all past retention) go, with their ZIP."""
+    with transaction.atomic():
+        empty = list(
+            PrintBatch.objects.exclude(pk__in=PrintItem.objects.values("batch_id")).select_for_update(
+                skip_locked=True, of=("self",)
+            )
+        )
+        if not empty:
+            return
+        files = [b.file for b in empty if b.file]
+        PrintBatch.objects.filter(pk__in=[b.pk for b in empty]).delete()
+        transaction.on_commit(lambda: _delete_files(files))
 
 
 def _delete_files(files: list) -> None:

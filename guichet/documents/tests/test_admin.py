@@ -66,6 +66,20 @@ def document_state() -> list[tuple]:
     )
 
 
+def issuer_data(*, name: str, prefix: str) -> dict[str, str]:
+    """The issuer form as posted: its fields, the e-invoice rule left as it is, no seller identifier."""
+    return {
+        "name": name,
+        "prefix": prefix,
+        "customer_number_source": "buyer_reference",
+        "customer_number_pattern": "",
+        "identifiers-TOTAL_FORMS": "0",
+        "identifiers-INITIAL_FORMS": "0",
+        "identifiers-MIN_NUM_FORMS": "0",
+        "identifiers-MAX_NUM_FORMS": "1000",
+    }
+
+
 # --- Who may use the pages --------------------------------------------------------------------
 
 
@@ -112,9 +126,9 @@ def test_staff_outside_the_advisor_group_write_nothing_and_download_nothing(docu
     issuer = document.issuer
 
     responses = [
-        client.post(f"{BO}/issuer/add/", {"name": "Aubépine Lease Belgium", "prefix": "DL5"}),
+        client.post(f"{BO}/issuer/add/", issuer_data(name="Aubépine Lease Belgium", prefix="DL5")),
         client.post(f"{BO}/customer/add/", {"name": "Tilleul SRL", "company_number": ""}),
-        client.post(f"{BO}/issuer/{issuer.pk}/change/", {"name": "Renamed", "prefix": issuer.prefix}),
+        client.post(f"{BO}/issuer/{issuer.pk}/change/", issuer_data(name="Renamed", prefix=issuer.prefix)),
         client.get(f"{BO}/document/{document.pk}/pdf/"),
     ]
 
@@ -152,7 +166,7 @@ def test_an_advisor_adds_an_issuer_with_a_normalised_prefix_audited() -> None:
     advisor = make_advisor()
 
     response = client_for(advisor).post(
-        f"{BO}/issuer/add/", {"name": "Aubépine Lease Belgium", "prefix": "dl5"}
+        f"{BO}/issuer/add/", issuer_data(name="Aubépine Lease Belgium", prefix="dl5")
     )
 
     assert response.status_code == 302
@@ -168,7 +182,7 @@ def test_an_advisor_adds_an_issuer_with_a_normalised_prefix_audited() -> None:
 
 @pytest.mark.parametrize("prefix", ["D", "DL 2!", "2DL", "DL2345678"])
 def test_a_wrong_prefix_is_refused_and_nothing_written(prefix: str) -> None:
-    response = client_for(make_advisor()).post(f"{BO}/issuer/add/", {"name": "X", "prefix": prefix})
+    response = client_for(make_advisor()).post(f"{BO}/issuer/add/", issuer_data(name="X", prefix=prefix))
 
     assert response.status_code == 200
     assert "<title>Error: Add issuer" in response.content.decode()
@@ -182,7 +196,9 @@ def test_an_issuer_prefix_is_fixed_once_it_has_customer_numbers(document: Docume
     issuer = document.issuer
     client = client_for(make_advisor())
 
-    response = client.post(f"{BO}/issuer/{issuer.pk}/change/", {"name": "Aubépine Lease", "prefix": "ZZ9"})
+    response = client.post(
+        f"{BO}/issuer/{issuer.pk}/change/", issuer_data(name="Aubépine Lease", prefix="ZZ9")
+    )
 
     assert response.status_code == 302
     issuer.refresh_from_db()

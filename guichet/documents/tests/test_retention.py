@@ -43,3 +43,26 @@ def test_the_command_reports_what_it_does(settings):
     assert "1 documents issued before" in out.getvalue() and Document.objects.count() == 1
     call_command("purge_expired_documents", stdout=out)
     assert Document.objects.count() == 0
+
+
+def test_a_printed_document_past_retention_goes_with_its_print_batch_once_empty(settings):
+    from django.core.files.base import ContentFile
+
+    from guichet.documents.models import PrintBatch, PrintItem
+
+    settings.GUICHET_DOCUMENTS_RETENTION_YEARS = 10
+    number = make_customer_number()
+    old = make_document(number, issue_date=datetime.date(2016, 1, 4))
+    kept = make_document(number, issue_date=datetime.date(2026, 1, 5))
+    old_batch = PrintBatch.objects.create(day=datetime.date(2016, 1, 5), count=1)
+    old_batch.file.save("old.zip", ContentFile(b"PK old"))
+    PrintItem.objects.create(batch=old_batch, document=old)
+    recent = PrintBatch.objects.create(day=datetime.date(2026, 1, 6), count=1)
+    PrintItem.objects.create(batch=recent, document=kept)
+    storage, name = old_batch.file.storage, old_batch.file.name
+
+    assert retention.purge(today=TODAY) == 1
+
+    assert list(Document.objects.all()) == [kept]
+    assert list(PrintBatch.objects.all()) == [recent]
+    assert not storage.exists(name)
