@@ -42,6 +42,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guichet.audit.services import client_ip, record
+from guichet.documents.downloads import csv_safe
 from guichet.documents.models import (
     ActivationCode,
     Customer,
@@ -76,6 +77,7 @@ class CodeErrorCode(enum.StrEnum):
     NOT_FOUND = "not_found"
     NO_VALID_CODE = "no_valid_code"
     DUPLICATE_NUMBER = "duplicate_number"
+    STAFF_ACCOUNT = "staff_account"
 
 
 MESSAGES = {
@@ -103,6 +105,10 @@ MESSAGES = {
         "and it is no longer valid. Ask the issuer for a new activation code, then enter it here."
     ),
     CodeErrorCode.DUPLICATE_NUMBER: _("This issuer already has this customer number."),
+    CodeErrorCode.STAFF_ACCOUNT: _(
+        "A staff account cannot hold customer numbers: activation codes are entered in the customer's "
+        "own account."
+    ),
 }
 
 
@@ -156,6 +162,9 @@ def activation_code_issue(
     plain = _generate()
     now = timezone.now()
     with transaction.atomic():
+        # Two issues at once (a double click) must not leave two valid codes: one waits for the other
+        # and revokes its code (review finding).
+        list(CustomerNumber.objects.select_for_update().filter(pk=customer_number.pk).values_list("pk"))
         revoked = ActivationCode.objects.filter(
             customer_number=customer_number, used_at__isnull=True, revoked_at__isnull=True
         ).update(revoked_at=now, code_encrypted="")
@@ -253,10 +262,10 @@ def activation_codes_export(
         for code in codes.iterator(chunk_size=2000):
             number = code.customer_number
             writer.writerow(
-                [
-                    number.code,
-                    number.customer.name,
-                    number.contact_name,
+                [  # the names come from the issuers' files: never run as a spreadsheet formula
+                    csv_safe(number.code),
+                    csv_safe(number.customer.name),
+                    csv_safe(number.contact_name),
                     number.contact_language,
                     code_format(crypto.decrypt(code.code_encrypted)),
                     timezone.localtime(code.expires_at).date().isoformat(),
@@ -406,10 +415,17 @@ def activation_code_bind(
     return number
 
 
+def _is_staff(user: User) -> bool:
+    return bool(user.is_staff or user.is_superuser or user.kind == AccountKind.STAFF)
+
+
 def activation_code_redeem(*, code: str, user: User, request: HttpRequest | None = None) -> CustomerNumber:
     """An existing account enters a code: the customer number joins it and is opted in to
     electronic delivery. Entering again a code this account already used is harmless (it opts the
-    number in again if that code is still the valid last one)."""
+    number in again if that code is still the valid last one). A staff account is refused before the
+    code is looked at: an advisor who re-issued a code must not take the customer's documents."""
+    if _is_staff(user):
+        raise CodeError(CodeErrorCode.STAFF_ACCOUNT)
     with transaction.atomic():
         found = activation_code_check(code=code, user=user, request=request, for_update=True)
         number = found.customer_number

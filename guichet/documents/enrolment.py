@@ -60,11 +60,12 @@ MESSAGES = {
         "This link has expired. Start again with your activation code: you will receive a new link."
     ),
     EnrolmentErrorCode.TOO_MANY: _(
-        "Too many e-mails were sent for this activation code. Please wait an hour and try again."
+        "Too many attempts were made with this activation code. Please wait an hour and try again."
     ),
 }
 
-# E-mails sent for one code per hour: a code holder cannot use the institution as a mailing tool.
+# Attempts (e-mails sent, user IDs found taken) for one code per hour: a code holder can use the
+# institution neither as a mailing tool nor to learn which addresses have an account.
 MAILS_PER_CODE = 5
 MAILS_WINDOW = 3600
 
@@ -103,7 +104,7 @@ def _taken(user_id: str) -> bool:
 
 
 def _mail_allowed(activation_code: ActivationCode) -> bool:
-    """Counts one e-mail for ``activation_code``; False once the hour's allowance is spent."""
+    """Counts one attempt for ``activation_code``; False once the hour's allowance is spent."""
     if settings.ACCOUNT_RATE_LIMITS is False:
         return True
     key = "guichet:enrolment-mail:" + hashlib.sha256(str(activation_code.pk).encode()).hexdigest()[:32]
@@ -141,10 +142,12 @@ def enrolment_start(
     found = enrolment_code(activation_code_id=activation_code.pk)
     number = found.customer_number
     _kind, user_id = future_user_id(customer_number=number, email=email)
-    if _taken(user_id):
-        raise EnrolmentError(EnrolmentErrorCode.ACCOUNT_EXISTS)
+    # Every attempt counts, the refused ones too: else one code would tell, without limit, which
+    # e-mail addresses are some consumer's user ID (review finding).
     if not _mail_allowed(found):
         raise EnrolmentError(EnrolmentErrorCode.TOO_MANY)
+    if _taken(user_id):
+        raise EnrolmentError(EnrolmentErrorCode.ACCOUNT_EXISTS)
     with transaction.atomic():
         invitation, token = invitations.invitation_issue(
             customer_number=number, email=email, language=language, request=request

@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guichet.audit.services import record
+from guichet.documents.downloads import csv_safe
 from guichet.documents.models import (
     DeliveryChannelChange,
     Document,
@@ -69,6 +70,8 @@ MANIFEST_HEADER = (
 CREATE_PERMISSION = "documents.add_printbatch"
 DOWNLOAD_PERMISSION = "documents.view_printbatch"
 UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# A Belgian structured communication as the intake formats it (digits only): no formula, kept as is.
+STRUCTURED_COMMUNICATION = re.compile(r"\+\+\+[0-9]{3}/[0-9]{4}/[0-9]{5}\+\+\+")
 
 
 class PrintErrorCode(enum.StrEnum):
@@ -147,22 +150,28 @@ def file_name(position: int, document: Document) -> str:
     return f"{position:05d}_{code}_{document.kind}_{UNSAFE.sub('_', document.number)[:80]}.pdf"
 
 
+def _reference(value: str) -> str:
+    return value if STRUCTURED_COMMUNICATION.fullmatch(value) else csv_safe(value)
+
+
 def manifest_row(name: str, document: Document) -> list[str]:
+    """One line of the manifest; the texts that come from the issuers' files (names, numbers,
+    references) never run as a spreadsheet formula (as in the documents' CSV export)."""
     number = document.customer_number
     return [
         name,
-        number.code,
-        number.customer.name,
-        number.contact_name,
+        csv_safe(number.code),
+        csv_safe(number.customer.name),
+        csv_safe(number.contact_name),
         number.contact_language,
         document.kind,
-        document.number,
+        csv_safe(document.number),
         document.issue_date.isoformat(),
         document.due_date.isoformat() if document.due_date else "",
         document.currency,
         str(document.amount_incl_vat),
         str(document.amount_payable),
-        document.payment_reference,
+        _reference(document.payment_reference),
     ]
 
 

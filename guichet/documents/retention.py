@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from guichet.audit.services import record
-from guichet.documents.models import Document, Duplicate, PrintBatch, PrintItem
+from guichet.documents.models import ActivationCode, Document, Duplicate, PrintBatch, PrintItem
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -49,7 +49,8 @@ def purge(*, today: datetime.date | None = None, dry_run: bool = False) -> int:
             files += [d.file for d in duplicates if d.file]
             numbers = [d.number for d in batch]
             duplicates.delete()
-            PrintItem.objects.filter(document__in=batch).delete()  # the batch's ZIP goes below
+            files += _print_files_drop(batch)
+            PrintItem.objects.filter(document__in=batch).delete()  # an emptied print batch goes below
             Document.objects.filter(pk__in=[d.pk for d in batch]).delete()
             record(
                 action="documents.retention_purged",
@@ -63,7 +64,26 @@ def purge(*, today: datetime.date | None = None, dry_run: bool = False) -> int:
             transaction.on_commit(lambda files=files: _delete_files(files))
         total += len(batch)
     _print_batches_purge()
+    _expired_codes_wipe()
     return total
+
+
+def _expired_codes_wipe() -> None:
+    """An expired activation code can no longer be printed nor used: its encrypted copy goes (as
+    when a code is used or revoked; review finding). Its HMAC stays, so typing it says "expired"."""
+    ActivationCode.objects.filter(expires_at__lte=timezone.now()).exclude(code_encrypted="").update(
+        code_encrypted=""
+    )
+
+
+def _print_files_drop(documents: list[Document]) -> list:
+    """The ZIPs of the print batches that hold some of ``documents``: they hold those PDFs too, so
+    they go now (long printed), not when the batch's last document passes retention (review
+    finding). The batch and its other items stay: each document is still printed once."""
+    touched = PrintItem.objects.filter(document__in=documents).values("batch_id")
+    batches = list(PrintBatch.objects.filter(pk__in=touched).exclude(file="").select_for_update(of=("self",)))
+    PrintBatch.objects.filter(pk__in=[b.pk for b in batches]).update(file="")
+    return [b.file for b in batches]
 
 
 def _print_batches_purge() -> None:

@@ -6,16 +6,19 @@ import csv
 import datetime
 import io
 import re
+import threading
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, transaction
 from django.test import RequestFactory
 from django.utils import timezone
 
 from guichet.audit.models import AuditEvent
+from guichet.backoffice.tests.factories import make_advisor, make_superuser
 from guichet.documents import codes, invitations, sharing
 from guichet.documents.codes import CodeError, CodeErrorCode
 from guichet.documents.models import ActivationCode, Customer, CustomerNumber, DeliveryChannelChange
@@ -134,6 +137,48 @@ def test_a_new_code_revokes_and_wipes_the_earlier_unused_ones_only(number, owner
     )
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_issues_at_once_leave_one_valid_code(number):
+    # Review finding: two issues at once (an advisor's double click) did not see each other's new
+    # code, and both stayed valid: the second must wait for the first and revoke its code.
+    holding, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first_issue() -> None:
+        try:
+            with transaction.atomic():
+                codes.activation_code_issue(customer_number=number)
+                holding.set()
+                release.wait(10)
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def second_issue() -> None:
+        try:
+            codes.activation_code_issue(customer_number=number)
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_issue)
+    first.start()
+    holding.wait(10)
+    second = threading.Thread(target=second_issue)
+    second.start()
+    second.join(0.3)  # blocked on the customer number's lock, or done without waiting (the finding)
+    release.set()
+    first.join()
+    second.join()
+
+    assert errors == []
+    assert ActivationCode.objects.filter(used_at__isnull=True, revoked_at__isnull=True).count() == 1
+    assert ActivationCode.objects.filter(revoked_at__isnull=False, code_encrypted="").count() == 1
+
+
 def test_creating_a_customer_number_issues_its_first_code():
     issuer = make_issuer()
     customer = Customer.objects.create(name="Peeters BV", company_number="BE0403170701")
@@ -222,6 +267,25 @@ def test_the_export_lists_the_new_valid_codes_for_the_letters_and_marks_them(num
     assert codes.activation_codes_export(out=again) == 0
     assert read_csv(again.getvalue()) == [rows[0]]
     assert codes.activation_codes_export(out=io.StringIO(), only_new=False) == 3
+
+
+def test_the_export_never_holds_a_spreadsheet_formula():
+    # Review finding: the names come from the issuers' files; the print shop opens the CSV in a
+    # spreadsheet, where a cell starting with = + - @ would run as a formula.
+    formula = make_customer_number(number="4", customer_name='=HYPERLINK("http://evil.example")')
+    CustomerNumber.objects.filter(pk=formula.pk).update(contact_name="+SUM(A1)")
+    _issued, plain = make_activation_code(formula)
+    out = io.StringIO()
+
+    codes.activation_codes_export(out=out)
+
+    assert read_csv(out.getvalue())[1][:5] == [
+        "DL2 4",
+        '\'=HYPERLINK("http://evil.example")',
+        "'+SUM(A1)",
+        "de",
+        plain,
+    ]
 
 
 def test_the_export_of_one_issuer(number):
@@ -350,6 +414,27 @@ def test_refusals_write_nothing(number, owner, case, expected):
 
     assert caught.value.code == expected
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("who", ["advisor", "operator", "staff_kind"])
+def test_a_staff_account_never_takes_a_customer_number(number, who):
+    # Review finding: an advisor who re-issues a code sees it; entering it in their own staff account
+    # must not give them the customer's documents nor change the customer's delivery.
+    staff = {
+        "advisor": lambda: make_advisor(authenticator=False),
+        "operator": lambda: make_superuser(authenticator=False),
+        "staff_kind": lambda: make_recipient(email="clerk@bank.example", kind=AccountKind.STAFF),
+    }[who]()
+    _issued, plain = make_activation_code(number)
+    before = snapshot()
+
+    with pytest.raises(CodeError) as caught:
+        codes.activation_code_redeem(code=plain, user=staff, request=post_request(staff))
+
+    assert caught.value.code == CodeErrorCode.STAFF_ACCOUNT
+    assert snapshot() == before
+    number.refresh_from_db()
+    assert (number.account_id, number.electronic_delivery) == (None, False)
 
 
 def test_the_messages_say_why():

@@ -278,6 +278,31 @@ def test_a_weak_password_creates_nothing(client, business_number):
     assert written() == before
 
 
+def test_a_link_opened_while_logged_on_creates_nothing_and_switches_no_session(client, business_number):
+    # Review finding: a link sent by someone else, opened in a logged-on session, went on to the
+    # password step and then logged the user into the account it created.
+    _issued, plain = make_activation_code(business_number)
+    enter_code(client, plain)
+    client.post(url("enrol_confirm"), {"email": "boss@dupont.example"})
+    link = link_of("boss@dupont.example")
+    client.get(link)  # the link is in the anonymous session, then its owner logs on
+    someone = make_recipient(email="someone@example.com")
+    client.force_login(someone)
+    before = written()
+    expected = t("You are logged on. To create a new account, log off first, then open the link again.")
+
+    opened = client.get(link)
+    posted = client.post(
+        url("enrol_password"), {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "hint": ""}
+    )
+
+    assert (opened.status_code, posted.status_code) == (200, 200)  # a 4xx would log the token
+    assert expected in opened.content.decode() and expected in posted.content.decode()
+    assert "no-store" in opened["Cache-Control"]
+    assert written() == before
+    assert client.session["_auth_user_id"] == str(someone.pk)
+
+
 def test_e_mails_per_code_are_limited(client, business_number):
     _issued, plain = make_activation_code(business_number)
     for _attempt in range(enrolment.MAILS_PER_CODE):
@@ -291,6 +316,27 @@ def test_e_mails_per_code_are_limited(client, business_number):
     with translation.override(LANGUAGE):
         expected = EnrolmentError(EnrolmentErrorCode.TOO_MANY).message
     assert response.context["form"].non_field_errors() == [expected]
+    assert written() == before
+
+
+def test_user_ids_taken_cannot_be_probed_without_limit(client):
+    # Review finding: with one consumer code, the confirm step told "an account with this user ID
+    # exists" for any address typed, without limit: a way to learn who has an account.
+    consumer_number = make_customer_number(number="654321", email="jan@example.com", company_number="")
+    make_recipient(email="known@example.com", user_id="known@example.com", kind=AccountKind.CONSUMER)
+    _issued, plain = make_activation_code(consumer_number)
+    enter_code(client, plain)
+    with translation.override(LANGUAGE):
+        taken = EnrolmentError(EnrolmentErrorCode.ACCOUNT_EXISTS).message
+        too_many = EnrolmentError(EnrolmentErrorCode.TOO_MANY).message
+    for _attempt in range(enrolment.MAILS_PER_CODE):
+        response = client.post(url("enrol_confirm"), {"email": "known@example.com"})
+        assert response.context["form"].non_field_errors() == [taken]
+    before = written()
+
+    response = client.post(url("enrol_confirm"), {"email": "known@example.com"})
+
+    assert response.context["form"].non_field_errors() == [too_many]
     assert written() == before
 
 

@@ -203,6 +203,27 @@ def test_the_zip_holds_each_pdf_in_print_order_and_the_manifest() -> None:
     ]
 
 
+def test_the_manifest_never_holds_a_spreadsheet_formula() -> None:
+    # Review finding: names, numbers and references come from the issuers' files; a cell starting
+    # with = + - @ must not run as a formula in the print shop's spreadsheet (as in the documents CSV).
+    number = paper("123456", customer_name='=HYPERLINK("http://evil.example")')
+    CustomerNumber.objects.filter(pk=number.pk).update(contact_name="@SUM(A1)")
+    document = make_document(number, number="-2+3", issue_date=DAY)
+    Document.objects.filter(pk=document.pk).update(payment_reference="+cmd|' /C calc'!A0")
+    structured = make_document(number, number="F-2", issue_date=DAY)
+    Document.objects.filter(pk=structured.pk).update(payment_reference="+++090/9337/55493+++")
+    for each in (document, structured):
+        received(each, at(DAY, 9))
+
+    batch = print_batch_create(day=DAY)
+
+    rows = printing.manifest_rows(batch.file.open("rb").read())
+    assert [(row[2], row[3], row[6], row[12]) for row in rows[1:]] == [
+        ('\'=HYPERLINK("http://evil.example")', "'@SUM(A1)", "'-2+3", "'+cmd|' /C calc'!A0"),
+        ('\'=HYPERLINK("http://evil.example")', "'@SUM(A1)", "F-2", "+++090/9337/55493+++"),
+    ]
+
+
 def test_the_batch_is_stored_with_its_sha256_and_audited() -> None:
     received(make_document(paper(), issue_date=DAY), at(DAY, 9))
 

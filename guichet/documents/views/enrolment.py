@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -108,12 +109,24 @@ def enrol_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "documents/enrolment/sent.html", {"email": email})
 
 
+def _logged_on(request: HttpRequest) -> HttpResponse:
+    """A link opened in a logged-on session creates no account and switches no session: a link sent
+    by someone else must not log the user into an account they did not choose (review finding)."""
+    request.session.pop(LINK_KEY, None)
+    message = _("You are logged on. To create a new account, log off first, then open the link again.")
+    # 200, not 403: Django logs the path of a 4xx response, and this one carries the link's token.
+    return render(request, "documents/enrolment/refused.html", {"message": message})
+
+
+@never_cache
 @require_GET
 def enrol_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
         enrolment.enrolment_check(token)
     except (CodeError, EnrolmentError) as refusal:
         return _refused(request, refusal.message)
+    if request.user.is_authenticated:
+        return _logged_on(request)
     request.session[LINK_KEY] = token
     return redirect("documents:enrol_password")
 
@@ -127,6 +140,8 @@ def _log_in(request: HttpRequest, user: User) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def enrol_password(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return _logged_on(request)
     token = request.session.get(LINK_KEY, "")
     try:
         invitation, _code = enrolment.enrolment_check(token)
