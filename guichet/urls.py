@@ -19,6 +19,7 @@ urlpatterns = [
     path("backoffice/", admin.site.urls),
     path("", include("guichet.notifications.urls")),
     path("api/v1/", include(("guichet.banking.api", "api"), namespace="api")),
+    path("api/v1/intake/", include(("guichet.documents.api", "intake"), namespace="intake")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
 ]
 

@@ -162,3 +162,27 @@ def digest_send(*, user_id: int, frequency: str) -> int:
         PendingNotice.objects.filter(pk__in=[n.pk for n in kept]).update(sent_at=timezone.now())
     logger.info("documents digest (%s) to user %s: %d document(s)", frequency, user_id, len(documents))
     return 1
+
+
+# --- Bulk intake ----------------------------------------------------------------------------------
+
+
+def documents_announce(*, document_ids: list[int]) -> int:
+    """Announces documents imported in bulk (``intake``), each in its own transaction; answers how
+    many were announced now. Idempotent: a document whose ``announced_at`` is set is skipped, so a
+    task that runs twice (or after a crash) tells nobody twice."""
+    announced = 0
+    for document_id in document_ids:
+        with transaction.atomic():
+            document = (
+                Document.objects.select_for_update(of=("self",))
+                .select_related("customer_number__issuer", "issuer")
+                .filter(pk=document_id, announced_at__isnull=True)
+                .first()
+            )
+            if document is None:
+                continue  # already announced, or gone (purged)
+            document_announce(document=document)
+            Document.objects.filter(pk=document.pk).update(announced_at=timezone.now())
+            announced += 1
+    return announced

@@ -10,3 +10,12 @@ def send_digests(frequency: str) -> int:
     from guichet.documents.notices import digests_send
 
     return digests_send(frequency=frequency)
+
+
+@task()
+def announce_documents(document_ids: list[int]) -> int:
+    """Tells the recipients of documents imported in bulk (one task per chunk of the intake, enqueued
+    in the chunk's transaction); idempotent (see ``notices.documents_announce``)."""
+    from guichet.documents.notices import documents_announce
+
+    return documents_announce(document_ids=document_ids)

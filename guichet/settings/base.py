@@ -314,6 +314,17 @@ GUICHET_ACTIVATION_CODE_WEEKS = env.integer("GUICHET_ACTIVATION_CODE_WEEKS", 15,
 # The customer space's address, for links in e-mails sent without a web request (a worker, the
 # billing intake), e.g. https://guichet.example.com
 GUICHET_PUBLIC_URL = env.string("GUICHET_PUBLIC_URL", "")
+# Intake of the billing systems' documents (UBL, CSV manifests): docs/intake.md.
+# Largest file accepted (a UBL file, a PDF, a CSV manifest).
+GUICHET_INTAKE_MAX_FILE_BYTES = env.integer(
+    "GUICHET_INTAKE_MAX_FILE_BYTES", 20 * 1024 * 1024, minimum=64 * 1024, maximum=1024 * 1024 * 1024
+)
+# Largest request body accepted by the intake endpoint (one document or a multipart batch).
+GUICHET_INTAKE_MAX_REQUEST_BYTES = env.integer(
+    "GUICHET_INTAKE_MAX_REQUEST_BYTES", 100 * 1024 * 1024, minimum=64 * 1024, maximum=4 * 1024 * 1024 * 1024
+)
+# Documents written per transaction (one audit event and one announcement task each).
+GUICHET_INTAKE_CHUNK_SIZE = env.integer("GUICHET_INTAKE_CHUNK_SIZE", 200, minimum=1, maximum=5000)
 
 # --- Business clients: transfers and their ISO 20022 export ------------------
 # Validated transfers are grouped into pain.001.001.09 files, kept in the
