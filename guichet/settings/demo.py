@@ -14,7 +14,10 @@ os.environ.setdefault("GUICHET_SUPPORT_PHONE", "+32 2 555 01 00")
 os.environ.setdefault("DEFAULT_FROM_EMAIL", "Banque Aubépine <noreply@aubepine.example>")
 
 from guichet.settings.base import *  # noqa: F403
-from guichet.settings.base import STORAGES
+from guichet.settings.base import BASE_DIR, STORAGES
+
+# The SQLite file, the media and the demo's e-invoices live in var/ (not in git): a fresh clone has none.
+(BASE_DIR / "var").mkdir(exist_ok=True)
 
 SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0

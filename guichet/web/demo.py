@@ -45,6 +45,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
@@ -852,6 +853,45 @@ def _einvoicing_load(issuers: dict[str, Issuer], anna: User) -> None:
         latest = enrolling.activation_codes.first()
         if latest is None or latest.used_at or latest.revoked_at or latest.expires_at <= timezone.now():
             activation_code_issue(customer_number=enrolling)
+    _einvoices_write()
+
+
+def einvoices_folder() -> Path:
+    """Where the demo leaves e-invoices for ``manage.py import_documents`` (not imported by the load)."""
+    return Path(settings.MEDIA_ROOT).parent / "demo-einvoices"
+
+
+def _einvoices_write() -> None:
+    """Today's Peppol e-invoices of the billing system: two for Anna's DL2 204518, a credit note for DL5
+    517300 (the issuers recognise their seller identifiers; the buyer reference is the customer number)."""
+    from guichet.documents.testing_ubl import invoice_xml, structured_communication
+
+    folder = einvoices_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    today = timezone.localdate()
+    wanted = [
+        ("DL2", "204518", f"E-{today:%Y%m%d}-1", False),
+        ("DL2", "204518", f"E-{today:%Y%m%d}-2", False),
+        ("DL5", "517300", f"EC-{today:%Y%m%d}-1", True),
+    ]
+    for old in folder.glob("*.xml"):
+        old.unlink()
+    for index, (prefix, number, document, credit) in enumerate(wanted, start=1):
+        seller = ISSUER_SELLERS[prefix]
+        content = invoice_xml(
+            number=document,
+            seller_endpoint=("0208", seller),
+            seller_vat=f"BE{seller}",
+            seller_name=ISSUERS[prefix],
+            buyer_reference=number,
+            buyer_endpoint=("0208", ANNA),
+            buyer_vat=f"BE{ANNA}",
+            buyer_name="Schmidt Logistik BV",
+            issue_date=today,
+            credit_note=credit,
+            payment_id=None if credit else structured_communication(int(f"{today:%y%m%d}{index:04d}")),
+        )
+        (folder / f"{document}.xml").write_bytes(content)
 
 
 def _months_ago(today: dt.date, back: int) -> dt.date:
@@ -892,6 +932,10 @@ def einvoicing_lines() -> list[str]:
         lines.append(f"  {prefix} {number} ({name}), {who}: activation code {plain}")
     lines.append(
         "  Paper: `python manage.py print_batch` puts every document not delivered electronically in a ZIP."
+    )
+    lines.append(
+        f"  E-invoices (Peppol BIS 3) from the billing system: `python manage.py import_documents "
+        f"{einvoices_folder()}` (the worker then tells Anna Schmidt)."
     )
     return lines
 

@@ -464,3 +464,24 @@ def test_the_einvoicing_demo_keeps_one_valid_code_per_paper_number_and_resets_an
         customer_number=number, used_at__isnull=True, revoked_at__isnull=True
     )
     assert fresh.count() == 1
+
+
+def test_the_demo_e_invoices_import_into_annas_numbers(db, settings, tmp_path):
+    from guichet.documents import intake
+    from guichet.documents.models import Document
+    from guichet.web.demo import einvoices_folder
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("load_demo")
+    items = []
+
+    totals = intake.paths_import(paths=[einvoices_folder()], on_item=items.append)
+
+    assert [(i.outcome, i.reason) for i in items] == [("imported", "")] * 3
+    imported = Document.objects.filter(pk__in=[i.document for i in items]).order_by("number")
+    assert [(d.customer_number.code, d.kind) for d in imported] == [
+        ("DL2 204518", "invoice"),
+        ("DL2 204518", "invoice"),
+        ("DL5 517300", "credit_note"),
+    ]
+    assert (totals.imported, totals.refused) == (3, 0)
