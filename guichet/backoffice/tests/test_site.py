@@ -118,6 +118,7 @@ def test_advisors_see_the_dashboard_with_their_models_only() -> None:
     assert response.status_code == 200
     models = [model["object_name"] for app in response.context["app_list"] for model in app["models"]]
     assert sorted(models) == [
+        "ActivationCode",
         "AgreementAcceptance",
         "AuditEvent",
         "Batch",
@@ -131,6 +132,7 @@ def test_advisors_see_the_dashboard_with_their_models_only() -> None:
         "Invitation",
         "Issuer",
         "Person",
+        "PrintBatch",
         "ProvisioningImport",
         "Transaction",
         "Transfer",
