@@ -3,6 +3,7 @@ opening marks it read, downloads are audited; another customer's document answer
 endpoint and writes nothing."""
 
 import hashlib
+from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
@@ -61,6 +62,42 @@ def test_the_page_shows_the_details_and_marks_the_document_read_once(client, cas
 
     client.get(url("documents:detail", document.pk))
     assert DocumentRead.objects.filter(document=document).count() == 1
+
+
+def test_an_e_invoice_shows_its_parties_payment_details_and_vat_breakdown(client, cast):
+    from guichet.documents import intake
+    from guichet.documents.models import IssuerIdentifier
+    from guichet.documents.testing_ubl import Line, invoice_xml, structured_communication
+
+    IssuerIdentifier.objects.create(issuer=cast.mine.issuer, scheme="0208", value="0403170701")
+    content = invoice_xml(
+        number="E2026-7",
+        buyer_reference=cast.mine.number,
+        buyer_name="Schmidt Transport SRL",
+        lines=[
+            Line("Lease", Decimal(1), Decimal("100.00")),
+            Line("Insurance", Decimal(1), Decimal("50.00"), Decimal(0)),
+        ],
+        payment_id=structured_communication(1234567890),
+    )
+    items = []
+    intake.documents_import(
+        units=[intake.UblContent(label="E2026-7.xml", content=content)], on_item=items.append
+    )
+    [item] = items
+    client.force_login(cast.user)
+
+    content = client.get(url("documents:detail", item.document)).content.decode()
+
+    assert "<dt>Seller</dt><dd>Aubépine Lease Services SA (VAT number BE0403170701)</dd>" in content
+    assert "<dt>Buyer</dt><dd>Schmidt Transport SRL (VAT number BE0477472701)</dd>" in content
+    assert '<dt>Account to pay to</dt><dd class="iban">BE71096123456769</dd>' in content
+    assert (
+        f"<dt>Structured communication</dt><dd><code>{structured_communication(1234567890)}</code></dd>"
+        in content
+    )
+    assert "<caption>VAT breakdown</caption>" in content
+    assert "<td>S</td>" in content and "<td>Z</td>" in content
 
 
 def test_the_pdf_opens_inline_or_downloads_and_each_is_audited(client, cast):
