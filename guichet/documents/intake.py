@@ -51,6 +51,7 @@ from django.utils.translation import gettext as _
 
 from guichet.audit.services import record
 from guichet.documents import services, ubl
+from guichet.documents.downloads import csv_safe
 from guichet.documents.models import (
     CustomerNumber,
     CustomerNumberSource,
@@ -903,4 +904,6 @@ def report_header() -> list[str]:
 
 
 def report_row(item: Item) -> list[str]:
-    return [item.file, str(item.outcome), item.reason, "" if item.document is None else str(item.document)]
+    """A report line; file names and reasons come from the issuers' files, so no cell starts a formula."""
+    document = "" if item.document is None else str(item.document)
+    return [csv_safe(item.file), str(item.outcome), csv_safe(item.reason), document]
