@@ -156,6 +156,8 @@ def test_a_progress_bar_is_drawn_on_a_terminal_but_not_with_quiet(batch) -> None
 def test_the_report_never_holds_a_spreadsheet_formula():
     from guichet.documents import intake
 
-    row = intake.report_row(intake.Item(file="=HYPERLINK(1).xml", outcome=intake.Outcome.REFUSED, reason="-x"))
+    row = intake.report_row(
+        intake.Item(file="=HYPERLINK(1).xml", outcome=intake.Outcome.REFUSED, reason="-x")
+    )
 
     assert row == ["'=HYPERLINK(1).xml", "refused", "'-x", ""]
