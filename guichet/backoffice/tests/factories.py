@@ -53,6 +53,15 @@ def with_authenticator_app(user: User, secret: str = STAFF_TOTP_SECRET) -> User:
     return user
 
 
+def away_from_the_next_time_step(margin: float = 5.0) -> None:
+    """Sleeps into the next 30 s step when fewer than ``margin`` seconds are left in this one."""
+    import time
+
+    left = 30 - time.time() % 30
+    if left < margin:
+        time.sleep(left + 0.1)
+
+
 def browser_log_in(page, user_id: str, *, password: str = PASSWORD, secret: str = STAFF_TOTP_SECRET) -> None:
     """Logs in through the pages, as staff do: back-office login → password → authenticator code."""
     from django.core.cache import cache
@@ -62,6 +71,8 @@ def browser_log_in(page, user_id: str, *, password: str = PASSWORD, secret: str 
     page.fill("#id_login", user_id)
     page.fill("#id_password", password)
     page.press("#id_password", "Enter")
+    page.wait_for_selector("#id_code")
+    away_from_the_next_time_step()  # a code typed as its 30 s step ends is refused, rightly
     page.fill("#id_code", totp_code(secret))
     page.press("#id_code", "Enter")
     page.wait_for_url("**/backoffice/**")

@@ -25,7 +25,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from playwright.sync_api import expect
 
-from guichet.backoffice.tests.factories import make_advisor
+from guichet.backoffice.tests.factories import away_from_the_next_time_step, make_advisor
 from guichet.identity import reenrol, signing
 from guichet.identity.models import User
 from guichet.identity.phones import mask_phone
@@ -58,6 +58,8 @@ def url(name: str, *args: object) -> str:
 
 
 def totp_now(secret: str) -> str:
+    """The app's code, typed well inside its 30 s step (one typed as the step ends is refused)."""
+    away_from_the_next_time_step()
     return format_hotp_value(hotp_value(secret, int(time.time()) // settings.MFA_TOTP_PERIOD))
 
 
