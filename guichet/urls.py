@@ -1,4 +1,5 @@
 from allauth.mfa.base import views as mfa_views
+from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
@@ -20,8 +21,14 @@ urlpatterns = [
     path("", include("guichet.notifications.urls")),
     path("api/v1/", include(("guichet.banking.api", "api"), namespace="api")),
     path("api/v1/intake/", include(("guichet.documents.api", "intake"), namespace="intake")),
+    path("api/v1/paylater/", include(("guichet.paylater.api", "paylater_api"), namespace="paylater_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    # The payment provider's signed notifications (server to server).
+    path("paylater/provider/", include("guichet.paylater.provider_urls")),
 ]
+if settings.GUICHET_PAYMENT_SANDBOX:
+    # The sandbox payment provider's own pages (demo and tests only; see docs/payments.md).
+    urlpatterns.append(path("sandbox-provider/", include("guichet.paylater.sandbox.urls")))
 
 urlpatterns += i18n_patterns(
     path("", web_views.home, name="home"),
@@ -35,5 +42,6 @@ urlpatterns += i18n_patterns(
     path("business/", include("guichet.entities.urls")),
     path("business/", include("guichet.banking.urls")),
     path("documents/", include("guichet.documents.urls")),
+    path("paylater/", include("guichet.paylater.urls")),
     prefix_default_language=True,
 )

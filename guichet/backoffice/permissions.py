@@ -26,6 +26,22 @@ DOCUMENTS_ISSUE_7_PERMISSIONS: tuple[str, ...] = (
     "documents.add_activationcode",
     "documents.change_shareduser",
 )
+# Pay-later, issue 8 (migration 0007): merchants; orders, schedules, instalments, payments, regularisation
+# plans and the card on file (its last 4 digits and expiry only) read-only, but for recording a merchant's
+# cancellation (paylater.change_order). An advisor can never change a card or a consumer's password.
+# The lender's order clients (machine keys) stay with the operator administrators.
+PAYLATER_PERMISSIONS: tuple[str, ...] = (
+    "paylater.view_merchant",
+    "paylater.add_merchant",
+    "paylater.change_merchant",
+    "paylater.view_order",
+    "paylater.change_order",
+    "paylater.view_schedule",
+    "paylater.view_instalment",
+    "paylater.view_payment",
+    "paylater.view_regularisationplan",
+    "paylater.view_card",
+)
 ADVISOR_PERMISSIONS: tuple[str, ...] = (
     "identity.view_user",
     "identity.add_user",
@@ -73,6 +89,8 @@ ADVISOR_PERMISSIONS: tuple[str, ...] = (
     "documents.view_invitation",
     # Documents, issue 7: see DOCUMENTS_ISSUE_7_PERMISSIONS.
     *DOCUMENTS_ISSUE_7_PERMISSIONS,
+    # Pay-later, issue 8: see PAYLATER_PERMISSIONS.
+    *PAYLATER_PERMISSIONS,
 )
 
 

@@ -65,6 +65,8 @@ KIND_LABELS: dict[str, Any] = {
     "entity_user_remove": _("Removing a user"),
     "transfer_validate": _("Validating a credit transfer"),
     "batch_validate": _("Validating a batch of credit transfers"),
+    "paylater_card_change": _("Change of the card of a payment schedule"),
+    "paylater_regularise": _("Regularising an unpaid amount"),
 }
 TARGET_LABELS: dict[str, Any] = {
     "email_change": _("New e-mail address"),
@@ -76,6 +78,8 @@ TARGET_LABELS: dict[str, Any] = {
     "entity_user_suspend": _("User"),
     "entity_user_reactivate": _("User"),
     "entity_user_remove": _("User"),
+    "paylater_card_change": _("Schedule and new card"),
+    "paylater_regularise": _("Schedule and payments"),
 }
 # The rights an operation may list (entities): codes in the canonical form, words on the page.
 RIGHT_LABELS: dict[str, Any] = {

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "guichet.entities",
     "guichet.banking",
     "guichet.documents",
+    "guichet.paylater",
+    "guichet.paylater.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -94,6 +96,7 @@ TEMPLATES = [
                 "guichet.identity.views.security.session_timing",
                 "guichet.entities.context_processors.business_menu",
                 "guichet.documents.context_processors.documents_menu",
+                "guichet.paylater.context_processors.paylater_menu",
             ],
         },
     },
@@ -325,6 +328,30 @@ GUICHET_INTAKE_MAX_REQUEST_BYTES = env.integer(
 )
 # Documents written per transaction (one audit event and one announcement task each).
 GUICHET_INTAKE_CHUNK_SIZE = env.integer("GUICHET_INTAKE_CHUNK_SIZE", 200, minimum=1, maximum=5000)
+
+# --- Pay-later space (seed 003): docs/payments.md ------------------------------
+# The payment provider (a class with paylater.gateway.PaymentGateway's methods).
+GUICHET_PAYMENT_GATEWAY = env.string(
+    "GUICHET_PAYMENT_GATEWAY", "guichet.paylater.sandbox.provider.SandboxGateway"
+)
+# Mounts the sandbox provider's card page (demo and tests only; never in production).
+GUICHET_PAYMENT_SANDBOX = env.boolean("GUICHET_PAYMENT_SANDBOX", False)
+# Shared secret of the provider's signed notifications (HMAC-SHA256 of the body).
+GUICHET_PAYMENT_NOTIFICATION_SECRET = env.string("GUICHET_PAYMENT_NOTIFICATION_SECRET", "")
+# Days between two instalments (the seed's schedules are 30 days apart) and between regularisation payments.
+GUICHET_PAYLATER_INTERVAL_DAYS = env.integer("GUICHET_PAYLATER_INTERVAL_DAYS", 30, minimum=7, maximum=31)
+# How an order's fees are spread: "first" (all on the first instalment) or "even" (over all of them).
+GUICHET_PAYLATER_FEES = env.choice("GUICHET_PAYLATER_FEES", "first", {"first", "even"})
+# A card can no longer be changed this many days before the next debit (it is already scheduled).
+GUICHET_PAYLATER_CARD_CHANGE_CUTOFF_DAYS = env.integer(
+    "GUICHET_PAYLATER_CARD_CHANGE_CUTOFF_DAYS", 7, minimum=0, maximum=30
+)
+# A reminder goes out this many days before each debit.
+GUICHET_PAYLATER_REMINDER_DAYS = env.integer("GUICHET_PAYLATER_REMINDER_DAYS", 3, minimum=1, maximum=14)
+# Instalments claimed per transaction by a debit run.
+GUICHET_PAYLATER_DEBIT_CHUNK = env.integer("GUICHET_PAYLATER_DEBIT_CHUNK", 500, minimum=1, maximum=10000)
+# The collections department, offered as a click-to-call link when a regularisation payment is refused.
+GUICHET_COLLECTIONS_PHONE = env.string("GUICHET_COLLECTIONS_PHONE", "+32 2 555 01 99")
 
 # --- Business clients: transfers and their ISO 20022 export ------------------
 # Validated transfers are grouped into pain.001.001.09 files, kept in the

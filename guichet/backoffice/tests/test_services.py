@@ -66,6 +66,16 @@ def test_the_migrations_created_the_advisor_group_with_the_minimum_permissions()
         "identity.view_provisioningimport",
         "identity.view_user",
         "identity.view_useragreement",
+        "paylater.add_merchant",
+        "paylater.change_merchant",
+        "paylater.change_order",
+        "paylater.view_card",
+        "paylater.view_instalment",
+        "paylater.view_merchant",
+        "paylater.view_order",
+        "paylater.view_payment",
+        "paylater.view_regularisationplan",
+        "paylater.view_schedule",
     ]
     assert advisor_group() == group
 

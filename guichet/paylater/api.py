@@ -1,0 +1,3 @@
+"""The lender systems' order endpoint (written by the intake work)."""
+
+urlpatterns: list = []

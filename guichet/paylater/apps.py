@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PaylaterConfig(AppConfig):
+    name = "guichet.paylater"
+    label = "paylater"
+    verbose_name = _("Pay later")

@@ -1,0 +1,3 @@
+"""The payment provider's notifications endpoint."""
+
+urlpatterns: list = []

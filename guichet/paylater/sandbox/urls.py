@@ -1,0 +1,4 @@
+"""The sandbox provider's pages."""
+
+app_name = "paylater_sandbox"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""The consumer pages of the pay-later space."""
+
+app_name = "paylater"
+urlpatterns: list = []
