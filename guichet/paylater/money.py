@@ -30,3 +30,15 @@ def allocate(total: Decimal, parts: int) -> list[Decimal]:
     share = (total / parts).quantize(CENT, rounding=ROUND_DOWN)
     first = total - share * (parts - 1)
     return [first] + [share] * (parts - 1)
+
+
+def money_display(amount: Decimal, currency: str = "EUR") -> str:
+    """``amount`` in the active language's format, with its currency: "127,96 €" in French, "€ 127.96"…
+
+    Euros are shown with the € sign after the number, as the seed prints them; other currencies by
+    their ISO code.
+    """
+    from django.utils.formats import number_format
+
+    symbol = "€" if currency == "EUR" else currency
+    return f"{number_format(amount, 2, use_l10n=True, force_grouping=True)}\u00a0{symbol}"
