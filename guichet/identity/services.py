@@ -170,11 +170,18 @@ def credentials_issue(
 
 
 def consumer_ensure(
-    *, email: str, first_name: str = "", last_name: str = "", language: str | None = None
+    *,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    language: str | None = None,
+    mobile_phone: str = "",
 ) -> User:
     """The consumer record for an e-mail address (one access per address), created without a password.
 
-    Called by the lender's order intake; the consumer sets the password at "First login".
+    Called by the lender's order intake; the consumer sets the password at "First login". The mobile
+    number given at purchase becomes the number signing codes go to, only while the record has none:
+    a later order never moves it (the consumer changes it under strong authentication).
     """
     email = (email or "").strip()
     try:
@@ -198,6 +205,9 @@ def consumer_ensure(
             user.set_unusable_password()
             user.save(update_fields=["password"])
             record(action="identity.consumer_created", actor=None, target=user)
+        if mobile_phone and not user.mobile_phone and user.kind == AccountKind.CONSUMER:
+            user.mobile_phone = mobile_phone
+            user.save(update_fields=["mobile_phone"])
     return user
 
 

@@ -102,7 +102,9 @@ def order_create(
     """
     now = timezone.now()
     with transaction.atomic():
-        customer = consumer_ensure(email=email, first_name=first_name, last_name=last_name, language=language)
+        customer = consumer_ensure(
+            email=email, first_name=first_name, last_name=last_name, language=language, mobile_phone=phone
+        )
         order = Order.objects.create(
             merchant=merchant,
             number=number,

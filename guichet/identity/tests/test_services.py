@@ -93,6 +93,14 @@ def test_consumer_ensure_is_one_access_per_address_and_idempotent():
     assert not first.has_usable_password()
 
 
+def test_the_purchase_mobile_becomes_the_signing_number_only_while_the_consumer_has_none():
+    first = consumer_ensure(email="camille.martin@example.com", mobile_phone="+32470123456")
+    later = consumer_ensure(email="camille.martin@example.com", mobile_phone="+32499999999")
+
+    assert str(first.mobile_phone) == "+32470123456"
+    assert str(later.mobile_phone) == "+32470123456"
+
+
 def test_the_agreement_is_asked_again_for_a_new_version():
     user = make_provisioned()
     agreement_publish(version=1)
