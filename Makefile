@@ -60,4 +60,5 @@ messages: $(VENV)/.dev
 check-deploy: install
 	DJANGO_SECRET_KEY=$$(openssl rand -hex 40) DJANGO_ALLOWED_HOSTS=guichet.example \
 		GUICHET_SMS_HTTP_URL=https://sms.example/send GUICHET_SMS_HTTP_TOKEN=x \
+		GUICHET_PAYMENT_GATEWAY=acme_payments.gateway.AcmeGateway GUICHET_PAYMENT_NOTIFICATION_SECRET=x \
 		$(PY) manage.py check --deploy --fail-level WARNING

@@ -29,6 +29,8 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS="guichet.example",
         GUICHET_SMS_HTTP_URL="https://sms.example/send",
         GUICHET_SMS_HTTP_TOKEN="x",
+        GUICHET_PAYMENT_GATEWAY="acme_payments.gateway.AcmeGateway",
+        GUICHET_PAYMENT_NOTIFICATION_SECRET="x",
         DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}",
     )
     for key, value in overrides.items():
