@@ -34,7 +34,7 @@ from guichet.paylater.models import (
     Schedule,
     ScheduleStatus,
 )
-from guichet.paylater.money import allocate, cents
+from guichet.paylater.money import CENT, allocate, cents
 
 ZERO = Decimal("0.00")
 
@@ -159,7 +159,7 @@ def schedule_lock(schedule_id: int) -> Schedule:
 
 def unpaid_total(schedule: Schedule) -> Decimal:
     total = schedule.instalments.filter(status=InstalmentStatus.UNPAID).aggregate(t=Sum("amount"))["t"]
-    return total or ZERO
+    return (total or ZERO).quantize(CENT)  # SQLite sums decimals as floats
 
 
 def amount_due(schedule: Schedule) -> Decimal:
@@ -179,7 +179,7 @@ def regularised_so_far(schedule: Schedule) -> Decimal:
     if plan is None:
         return ZERO
     total = plan.parts.filter(status=InstalmentStatus.PAID).aggregate(t=Sum("amount"))["t"]
-    return total or ZERO
+    return (total or ZERO).quantize(CENT)
 
 
 def next_debit_date(schedule: Schedule) -> datetime.date | None:

@@ -350,6 +350,13 @@ GUICHET_PAYLATER_CARD_CHANGE_CUTOFF_DAYS = env.integer(
 GUICHET_PAYLATER_REMINDER_DAYS = env.integer("GUICHET_PAYLATER_REMINDER_DAYS", 3, minimum=1, maximum=14)
 # Instalments claimed per transaction by a debit run.
 GUICHET_PAYLATER_DEBIT_CHUNK = env.integer("GUICHET_PAYLATER_DEBIT_CHUNK", 500, minimum=1, maximum=10000)
+# Largest body and most lines the order endpoint takes in one request (docs/paylater-intake.md).
+GUICHET_PAYLATER_MAX_REQUEST_BYTES = env.integer(
+    "GUICHET_PAYLATER_MAX_REQUEST_BYTES", 5 * 1024 * 1024, minimum=64 * 1024, maximum=1024 * 1024 * 1024
+)
+GUICHET_PAYLATER_MAX_REQUEST_LINES = env.integer(
+    "GUICHET_PAYLATER_MAX_REQUEST_LINES", 5000, minimum=1, maximum=1_000_000
+)
 # The collections department, offered as a click-to-call link when a regularisation payment is refused.
 GUICHET_COLLECTIONS_PHONE = env.string("GUICHET_COLLECTIONS_PHONE", "+32 2 555 01 99")
 
