@@ -95,6 +95,7 @@ from guichet.entities.models import (
 from guichet.identity import services
 from guichet.identity.crypto import decrypt as crypto_decrypt
 from guichet.identity.models import AccountKind, AgreementAcceptance, User, UserAgreement
+from guichet.paylater.demo import paylater_lines, paylater_load
 
 # A persona's state after loading.
 READY = "ready"  # documented password, agreement accepted
@@ -183,6 +184,11 @@ PERSONAS = [
         "camille.martin@example.com", None, "Camille", "Martin",
         "camille.martin@example.com", "", "fr", AccountKind.CONSUMER,
         "pay-later consumer who has not logged in yet: First login (seed 003)", state=FIRST_LOGIN,
+    ),
+    Persona(
+        "julien.moreau@example.com", "Paylater-Demo-2026!", "Julien", "Moreau", "julien.moreau@example.com",
+        "+32471223344", "fr", AccountKind.CONSUMER,
+        "pay-later consumer: schedules in progress, completed and unpaid, card change, regularise (seed 003)",
     ),
     Persona(
         "advisor", "Conseil-Demo-2026!", "Alex", "Peeters", "alex.peeters@aubepine.example",
@@ -344,6 +350,7 @@ def load_demo() -> list[Persona]:
             record(action="demo.persona_created", target=user, details={"journey": persona.journey})
     business_load()
     documents_load()
+    paylater_load()
     return PERSONAS
 
 
@@ -1082,6 +1089,7 @@ def personas_table() -> str:
     )
     lines.append(f"  Registered by the advisor, waiting to be added by ENT200001: {waiting}.")
     lines += documents_lines()
+    lines += paylater_lines()
     for persona in PERSONAS:
         if persona.totp_secret:
             lines.append(

@@ -485,3 +485,95 @@ def test_the_demo_e_invoices_import_into_annas_numbers(db, settings, tmp_path):
         ("DL5 517300", "credit_note"),
     ]
     assert (totals.imported, totals.refused) == (3, 0)
+
+
+# --- Pay-later (issue 8, seed 003) -------------------------------------------------------------------
+
+
+def paylater_schedules(email: str) -> dict[str, object]:
+    from guichet.paylater.models import Schedule
+
+    return {
+        s.order.number: s
+        for s in Schedule.objects.filter(order__email=email).select_related("order__merchant")
+    }
+
+
+def test_the_paylater_consumers_have_a_schedule_in_progress_a_completed_one_and_159_18_unpaid(db):
+    from decimal import Decimal
+
+    from guichet.paylater import schedules
+    from guichet.paylater.demo import PAYLATER_FIRST_LOGIN, PAYLATER_READY
+    from guichet.paylater.models import InstalmentStatus
+
+    call_command("load_demo")
+
+    for email, digit in ((PAYLATER_READY, "1"), (PAYLATER_FIRST_LOGIN, "2")):
+        found = paylater_schedules(email)
+        assert {number: s.status for number, s in found.items()} == {
+            f"ML-10010{digit}": "in_progress",
+            f"VR-20020{digit}": "completed",
+            f"ML-10030{digit}": "unpaid",
+        }
+        in_progress, unpaid = found[f"ML-10010{digit}"], found[f"ML-10030{digit}"]
+        assert [(i.amount, i.status) for i in in_progress.instalments.order_by("number")] == [
+            (Decimal("42.66"), InstalmentStatus.PAID),
+            (Decimal("42.65"), InstalmentStatus.PAID),
+            (Decimal("42.65"), InstalmentStatus.IN_PROGRESS),
+        ]
+        next_debit = schedules.next_debit_date(in_progress)
+        assert (next_debit - timezone.localdate()).days > settings.GUICHET_PAYLATER_CARD_CHANGE_CUTOFF_DAYS
+        assert schedules.amount_due(unpaid) == Decimal("159.18")
+        reasons = [p.reason for p in unpaid.payments.order_by("instalment__number")]
+        assert reasons == ["insufficient_funds"] * 2
+        assert {s.order.merchant.name for s in found.values()} == {"Maison Lumière", "Vélo Rapide"}
+        assert all(schedules.current_card(s).token.startswith("tok_test_") for s in found.values())
+
+
+def test_the_paylater_demo_loads_twice_to_the_same_rows_and_puts_a_regularised_schedule_back(db):
+    from guichet.paylater.demo import PAYLATER_READY
+    from guichet.paylater.models import Instalment, Order, Payment
+
+    call_command("load_demo")
+    counts = (Order.objects.count(), Instalment.objects.count(), Payment.objects.count())
+    unpaid = paylater_schedules(PAYLATER_READY)["ML-100301"]
+    unpaid.instalments.filter(status="unpaid").update(status="paid")  # as if regularised during a demo
+
+    call_command("load_demo")
+
+    assert (Order.objects.count(), Instalment.objects.count(), Payment.objects.count()) == counts
+    assert paylater_schedules(PAYLATER_READY)["ML-100301"].status == "unpaid"
+
+
+def test_the_paylater_consumers_one_with_a_password_one_for_first_login(db):
+    from guichet.paylater.demo import PAYLATER_FIRST_LOGIN, PAYLATER_READY
+
+    call_command("load_demo")
+
+    ready = User.objects.get(user_id=PAYLATER_READY)
+    first = User.objects.get(user_id=PAYLATER_FIRST_LOGIN)
+    persona = next(p for p in PERSONAS if p.user_id == PAYLATER_READY)
+    assert ready.kind == AccountKind.CONSUMER and ready.check_password(persona.password)
+    assert agreement_pending(user=ready, language="fr") is None
+    assert not first.has_usable_password()
+    assert ready.mobile_phone and first.mobile_phone  # where the signing codes go
+
+
+def test_the_paylater_demo_and_the_sandbox_cards_are_printed(db, capsys):
+    call_command("load_demo")
+
+    printed = capsys.readouterr().out
+    for number, meaning in [
+        ("4242 4242 4242 4242", "Visa: charges accepted"),
+        ("5555 5555 5555 4444", "Mastercard: charges accepted"),
+        ("4000 0000 0000 0002", "declined"),
+        ("4000 0000 0000 9995", "insufficient funds"),
+        ("3782 822463 10005", "American Express"),
+        ("4000 0000 0000 0069", "expired"),
+        ("4000 0000 0000 0119", "time-out"),
+    ]:
+        line = next(line for line in printed.splitlines() if number in line)
+        assert meaning in line
+    assert "julien.moreau@example.com" in printed and "Paylater-Demo-2026!" in printed
+    assert "159.18 EUR due" in printed
+    assert "manage.py run_debits" in printed
