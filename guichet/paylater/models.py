@@ -222,6 +222,12 @@ class Instalment(models.Model):
                 name="paylater_instalment_due",
                 condition=Q(status="in_progress"),
             ),
+            # The reminders: only what is still to remind, so a day's batch never re-reads sent ones.
+            models.Index(
+                fields=["due_date", "id"],
+                name="paylater_instalment_to_remind",
+                condition=Q(status="in_progress", reminded_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
