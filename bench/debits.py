@@ -78,6 +78,7 @@ def bench_env(bench_url: str) -> dict[str, str]:
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "DJANGO_SETTINGS_MODULE": "guichet.settings.base",
+        "GUICHET_PAYMENT_GATEWAY": "guichet.paylater.sandbox.provider.SandboxGateway",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": bench_url,

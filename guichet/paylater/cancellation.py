@@ -82,6 +82,8 @@ class Plan:
 
     amounts: dict[int, Decimal]  # instalment pk → new amount (0.00: deleted)
     card_refund: Decimal
+    # Regularisation credit no longer owed once the unpaid instalments are reduced: part of card_refund.
+    credit_refund: Decimal = Decimal("0.00")
 
 
 def readjust(amounts: list[Decimal], cancelled: Decimal) -> tuple[list[Decimal], Decimal]:
@@ -119,6 +121,7 @@ def order_cancel(
         order = Order.objects.select_related("merchant", "customer").get(pk=schedule.order_id)
         if reference and (earlier := _earlier(order, reference, amount)) is not None:
             return earlier
+        _in_flight_refuse(schedule)
         left = order.purchase_amount - order.cancelled_amount
         if schedule.status == ScheduleStatus.CANCELLED or left <= 0:
             raise PaylaterError(PaylaterErrorCode.ORDER_CANCELLED)
@@ -219,7 +222,37 @@ def _partial_plan(schedule: Schedule, cancelled: Decimal) -> Plan:
         changed.update(
             {pk: new for (pk, old), new in zip(rows, amounts, strict=True) if new != old},
         )
-    return Plan(amounts=changed, card_refund=left)
+    # What regularisation already paid beyond the unpaid instalments left is the customer's money.
+    unpaid_after = sum(
+        (
+            changed.get(pk, amount)
+            for pk, amount in schedule.instalments.filter(status=InstalmentStatus.UNPAID).values_list(
+                "pk", "amount"
+            )
+        ),
+        ZERO,
+    )
+    credit_refund = max(schedule.regularisation_credit - unpaid_after, ZERO)
+    return Plan(amounts=changed, card_refund=left + credit_refund, credit_refund=credit_refund)
+
+
+def _in_flight_refuse(schedule: Schedule) -> None:
+    """Waits for a debit run's claim on this schedule to commit (and keeps new claims off it), then
+    refuses while a charge is at the provider: its amount could no longer match the readjusted one."""
+    list(
+        schedule.instalments.select_for_update()
+        .filter(status__in=(InstalmentStatus.IN_PROGRESS, InstalmentStatus.UNPAID))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    list(
+        RegularisationPart.objects.select_for_update()
+        .filter(plan__schedule=schedule, status=InstalmentStatus.IN_PROGRESS)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if schedule.payments.filter(status=PaymentStatus.PENDING).exclude(kind=PaymentKind.REFUND).exists():
+        raise PaylaterError(PaylaterErrorCode.PAYMENT_IN_FLIGHT)
 
 
 def _total_plan(schedule: Schedule) -> Plan:
@@ -269,8 +302,39 @@ def _apply(schedule: Schedule, plan: Plan, *, total: bool) -> None:
         schedule.regularisation_credit = ZERO
         schedule.save(update_fields=["status", "regularisation_credit"])
     else:
+        if plan.credit_refund:
+            schedule.regularisation_credit -= plan.credit_refund
+            schedule.save(update_fields=["regularisation_credit"])
         schedules.regularisation_credit_apply(schedule)
+        _regularisation_resize(schedule)
         schedules.schedule_status_refresh(schedule)
+
+
+def _regularisation_resize(schedule: Schedule) -> None:
+    """A plan waiting for its first payment is dropped (the customer starts again with the new amount);
+    the payments still to come of a plan under way are spread again over what is now due."""
+    schedule.regularisations.filter(status=RegularisationStatus.PENDING).update(
+        status=RegularisationStatus.FAILED
+    )
+    plan = schedule.regularisations.filter(status=RegularisationStatus.ACTIVE).first()
+    if plan is None:
+        return
+    parts = list(plan.parts.filter(status=InstalmentStatus.IN_PROGRESS).order_by("number"))
+    due = schedules.amount_due(schedule)
+    if due <= 0 or not parts:
+        for part in parts:
+            part.status = InstalmentStatus.DELETED
+            part.save(update_fields=["status"])
+        plan.status, plan.completed_at = RegularisationStatus.COMPLETED, timezone.now()
+        plan.save(update_fields=["status", "completed_at"])
+        return
+    count = min(len(parts), int(due / CENT))
+    for index, part in enumerate(parts):
+        if index < count:
+            part.amount = allocate(due, count)[index]
+        else:
+            part.status = InstalmentStatus.DELETED
+        part.save(update_fields=["amount", "status"])
 
 
 def _regularisation_drop(schedule: Schedule) -> None:

@@ -23,6 +23,8 @@ class PaylaterErrorCode(enum.StrEnum):
     # Cancellation by the merchant.
     CANCEL_AMOUNT = "cancel_amount"
     ORDER_CANCELLED = "order_cancelled"
+    PAYMENT_IN_FLIGHT = "payment_in_flight"
+    RATE_LIMITED = "rate_limited"
 
 
 MESSAGES: dict[PaylaterErrorCode, Any] = {
@@ -51,6 +53,11 @@ MESSAGES: dict[PaylaterErrorCode, Any] = {
         "The amount cancelled must be more than zero and at most what is left of the purchase (%(amount)s)."
     ),
     PaylaterErrorCode.ORDER_CANCELLED: _("This order is already cancelled in full."),
+    PaylaterErrorCode.PAYMENT_IN_FLIGHT: _(
+        "A payment of this schedule is being processed by the payment provider. "
+        "Nothing was changed; try again in a few minutes."
+    ),
+    PaylaterErrorCode.RATE_LIMITED: _("Too many attempts. Please wait an hour and try again."),
 }
 
 

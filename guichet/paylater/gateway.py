@@ -18,6 +18,7 @@ from functools import cache
 from typing import Protocol
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 
@@ -99,4 +100,8 @@ def _gateway_class(path: str) -> type:
 
 
 def gateway() -> PaymentGateway:
+    if not settings.GUICHET_PAYMENT_GATEWAY:
+        raise ImproperlyConfigured(
+            "GUICHET_PAYMENT_GATEWAY is not set: no payment provider (docs/payments.md)"
+        )
     return _gateway_class(settings.GUICHET_PAYMENT_GATEWAY)()

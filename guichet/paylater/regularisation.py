@@ -298,7 +298,8 @@ def _first_payment_prepare(*, setup: CardSetup, user: User, request: HttpRequest
         payment = Payment.objects.filter(regularisation_part=part).first()
         if payment is not None:
             return payment if payment.status == PaymentStatus.PENDING else _outcome(payment)
-        if plan.status != RegularisationStatus.PENDING:
+        if plan.status != RegularisationStatus.PENDING or plan.amount != schedules.amount_due(schedule):
+            # Closed, or readjusted (a merchant's cancellation) since it was signed: start again.
             raise RegularisationError(RegularisationCode.PLAN_CLOSED)
         refusal = cards.card_acceptable(setup=setup, until=schedules.last_scheduled_date(schedule))
         if refusal is not None:

@@ -259,6 +259,9 @@ ACCOUNT_RATE_LIMITS = (
         "guichet_code_send": env.string("GUICHET_RATE_LIMIT_CODE_SEND", "10/h/ip,5/h/key"),
         "guichet_recovery": env.string("GUICHET_RATE_LIMIT_RECOVERY", "20/h/ip,5/h/key"),
         "guichet_contact_change": env.string("GUICHET_RATE_LIMIT_CONTACT_CHANGE", "5/h/user"),
+        # Pay-later: card entries opened at the provider and regularisations started, per customer
+        # (each one a provider session: a stolen password must not become a card-testing tool).
+        "guichet_paylater_card": env.string("GUICHET_RATE_LIMIT_PAYLATER_CARD", "20/h/key,40/d/key"),
         # Shared users added (each one an invitation e-mail), per primary contact.
         "guichet_share_invite": env.string("GUICHET_RATE_LIMIT_SHARE_INVITE", "20/h/key,50/d/key"),
     }
@@ -330,12 +333,14 @@ GUICHET_INTAKE_MAX_REQUEST_BYTES = env.integer(
 GUICHET_INTAKE_CHUNK_SIZE = env.integer("GUICHET_INTAKE_CHUNK_SIZE", 200, minimum=1, maximum=5000)
 
 # --- Pay-later space (seed 003): docs/payments.md ------------------------------
-# The payment provider (a class with paylater.gateway.PaymentGateway's methods).
-GUICHET_PAYMENT_GATEWAY = env.string(
-    "GUICHET_PAYMENT_GATEWAY", "guichet.paylater.sandbox.provider.SandboxGateway"
-)
 # Mounts the sandbox provider's card page (demo and tests only; never in production).
 GUICHET_PAYMENT_SANDBOX = env.boolean("GUICHET_PAYMENT_SANDBOX", False)
+# The payment provider (a class with paylater.gateway.PaymentGateway's methods). No default outside the
+# sandbox: charges must never silently go to the sandbox.
+GUICHET_PAYMENT_GATEWAY = env.string(
+    "GUICHET_PAYMENT_GATEWAY",
+    "guichet.paylater.sandbox.provider.SandboxGateway" if GUICHET_PAYMENT_SANDBOX else "",
+)
 # Shared secret of the provider's signed notifications (HMAC-SHA256 of the body).
 GUICHET_PAYMENT_NOTIFICATION_SECRET = env.string("GUICHET_PAYMENT_NOTIFICATION_SECRET", "")
 # Days between two instalments (the seed's schedules are 30 days apart) and between regularisation payments.

@@ -38,4 +38,7 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 GUICHET_PUBLIC_URL = "http://localhost:8000"  # links in e-mails of the demo
 # The sandbox payment provider (its card page and test cards) instead of a real one.
 GUICHET_PAYMENT_SANDBOX = True
+GUICHET_PAYMENT_GATEWAY = (
+    os.environ.get("GUICHET_PAYMENT_GATEWAY") or "guichet.paylater.sandbox.provider.SandboxGateway"
+)
 GUICHET_PAYMENT_NOTIFICATION_SECRET = "demo-sandbox-notifications-not-a-secret"  # noqa: S105 (demo only)

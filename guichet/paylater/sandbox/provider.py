@@ -22,6 +22,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -49,6 +50,8 @@ SIGNATURE_HEADER = "X-Sandbox-Signature"
 NOTIFICATION_KINDS = ("setup.completed", "setup.cancelled", "charge.settled")
 SUCCEEDED, FAILED = "succeeded", "failed"
 UNKNOWN_CARD = "unknown_card"
+
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class SessionState:
@@ -288,7 +291,11 @@ class SandboxGateway:
     def notification_verify(self, *, body: bytes, signature: str) -> Notification:
         if not notification_secret():
             raise NotificationInvalid("No notification secret is configured.")
-        if not signature or not hmac.compare_digest(notification_sign(body), signature.strip().lower()):
+        signature = (signature or "").strip().lower()
+        # A hex digest or nothing: compare_digest refuses non-ASCII strings with a TypeError (a 500).
+        if not _HEX_DIGEST.fullmatch(signature) or not hmac.compare_digest(
+            notification_sign(body).encode(), signature.encode()
+        ):
             raise NotificationInvalid("Bad signature.")
         try:
             payload = json.loads(body)

@@ -375,3 +375,23 @@ def test_refund_key_names_the_schedule_and_version() -> None:
     version = order_cancel(order=order, amount=D("100.00"))
 
     assert cancellation.refund_key(order.schedule, version) == f"refund-{order.schedule.pk}-v1"
+
+
+def test_a_cancellation_is_refused_while_a_debit_is_at_the_provider_and_changes_nothing() -> None:
+    order = make_order()
+    instalment = order.schedule.instalments.get(number=2)
+    Payment.objects.create(
+        schedule=order.schedule,
+        kind=PaymentKind.DEBIT,
+        instalment=instalment,
+        amount=instalment.amount,
+        idempotency_key=f"debit-{instalment.pk}",
+    )
+    before = table(order)
+
+    with pytest.raises(PaylaterError) as refused:
+        order_cancel(order=order, amount=D("20.00"), reference="AV-9")
+
+    assert refused.value.code == PaylaterErrorCode.PAYMENT_IN_FLIGHT
+    assert table(order) == before
+    assert not ScheduleVersion.objects.exists()

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from playwright.sync_api import expect
 
 from guichet.identity.testing import last_email, last_sms_code
@@ -47,6 +47,14 @@ def _fresh_rate_limits():
 def t(msgid: str) -> str:
     with translation.override("fr"):
         return gettext(msgid)
+
+
+def pay_in(count: int) -> str:
+    """The label of the choice "I pay in N payment(s)" as the French page shows it."""
+    with translation.override("fr"):
+        return ngettext("I pay in %(counter)s payment", "I pay in %(counter)s payments", count) % {
+            "counter": count
+        }
 
 
 def path(name: str, **kwargs) -> str:
@@ -229,7 +237,7 @@ def test_regularise_in_3_accepted_then_in_1_refused(axe_page, axe_check, live_se
 
     # In 1 payment, refused (4000 0000 0000 0002): the reason and the click-to-call link.
     page.goto(path("paylater:regularise", pk=in_one.pk))
-    page.get_by_label(re.compile(re.escape(t("I pay in 1 payment")))).check()
+    page.get_by_label(re.compile(re.escape(pay_in(1)))).check()
     page.get_by_role("button", name=t("Pay")).click()
     sign_by_sms(page)
     card_page(page, "4000 0000 0000 0002", "12/30")

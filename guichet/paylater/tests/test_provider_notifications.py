@@ -151,3 +151,12 @@ def test_receive_is_idempotent_outside_http() -> None:
     )
     assert provider_views.notification_receive(notification) is True
     assert provider_views.notification_receive(notification) is False
+
+
+def test_a_signature_that_is_not_hex_is_refused_not_a_server_error(entered_setup) -> None:
+    body = provider.notification_body(kind="setup.completed", session_id=entered_setup.provider_session)
+
+    answer = post(body, signature="é" * 64)
+
+    assert answer.status_code == 400
+    assert not NotificationReceipt.objects.exists()

@@ -34,7 +34,7 @@ from guichet.paylater.regularisation import Option, OutcomeStatus
 from guichet.paylater.sandbox import provider
 from guichet.paylater.sandbox.cards import card_for_number, digits_only
 from guichet.paylater.sandbox.models import SandboxCharge
-from guichet.paylater.testing import make_order, make_unpaid_schedule, settle
+from guichet.paylater.testing import make_consumer_with_password, make_order, make_unpaid_schedule, settle
 
 pytestmark = pytest.mark.django_db
 
@@ -561,3 +561,72 @@ def test_the_regularise_page_of_a_schedule_being_regularised_says_a_plan_is_open
 
     assert PaylaterError(PaylaterErrorCode.REGULARISATION_OPEN).message in response.content.decode()
     assert 'name="count"' not in response.content.decode()
+
+
+# --- A merchant's cancellation while a regularisation is under way (review findings) -------------
+
+
+def test_a_partial_cancellation_drops_a_plan_still_waiting_for_its_card_and_nothing_is_charged():
+    from guichet.paylater.cancellation import order_cancel
+    from guichet.paylater.sandbox.models import SandboxCharge
+
+    schedule = make_unpaid_schedule()
+    plan = start(schedule, 1)
+    session = enter_card(plan, VISA_OK)
+
+    order_cancel(order=schedule.order, amount=D("150.00"), reference="AV-1")
+    with pytest.raises(PaylaterError):
+        back(schedule, session)
+
+    plan.refresh_from_db()
+    assert plan.status == RegularisationStatus.FAILED
+    assert not SandboxCharge.objects.filter(kind="charge").exists()
+
+
+def test_a_partial_cancellation_during_a_plan_respreads_what_is_left_and_refunds_the_excess_credit():
+    from guichet.paylater.cancellation import order_cancel
+
+    schedule = make_unpaid_schedule()
+    plan = start(schedule, 3)
+    back(schedule, enter_card(plan, VISA_OK))  # 53.06 paid: 106.12 left in two parts
+
+    version = order_cancel(order=schedule.order, amount=D("150.00"), reference="AV-2")
+
+    schedule.refresh_from_db()
+    plan.refresh_from_db()
+    # 150.00 took the unpaid 79.59 + 79.59 down to 4.59 each (9.18 left), so 43.88 of the 53.06 already
+    # paid is no longer owed: back to the card; what it covers is paid, nothing more to charge.
+    assert version.card_refund == D("43.88")
+    assert schedules.amount_due(schedule) == D("0.00")
+    assert plan.status == RegularisationStatus.COMPLETED
+    assert not plan.parts.filter(status=InstalmentStatus.IN_PROGRESS).exists()
+
+
+def test_a_smaller_cancellation_during_a_plan_spreads_the_new_amount_due_over_its_remaining_parts():
+    from guichet.paylater.cancellation import order_cancel
+
+    schedule = make_unpaid_schedule()
+    plan = start(schedule, 3)
+    back(schedule, enter_card(plan, VISA_OK))  # 53.06 paid
+
+    order_cancel(order=schedule.order, amount=D("20.00"), reference="AV-3")
+
+    schedule.refresh_from_db()
+    due = schedules.amount_due(schedule)
+    remaining = list(plan.parts.filter(status=InstalmentStatus.IN_PROGRESS).values_list("amount", flat=True))
+    assert due == D("86.12")
+    assert sum(remaining) == due
+    assert remaining == [D("43.06"), D("43.06")]
+
+
+def test_card_entries_and_regularisations_started_are_rate_limited_per_customer(client):
+    schedule = make_unpaid_schedule()
+    user = make_consumer_with_password()
+    client.force_login(user)
+    target = url("paylater:regularise", pk=schedule.pk)
+
+    with override_settings(ACCOUNT_RATE_LIMITS={"guichet_paylater_card": "2/h/key"}):
+        answers = [client.post(target, {"count": "3"}) for _ in range(3)]
+
+    assert [a.status_code for a in answers[:2]] == [302, 302]
+    assert t("Too many attempts. Please wait an hour and try again.") in answers[2].content.decode()

@@ -2,6 +2,7 @@
 redirect: no card number ever passes through Guichet), the rules again on the card it answered, the
 signature, then the confirmation or the precise reason of the refusal."""
 
+from allauth.core import ratelimit
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +19,9 @@ from guichet.paylater.schedules import current_card
 from guichet.paylater.selectors import schedules_visible_to
 from guichet.paylater.views.common import schedule_view_of, sign, space_context
 
+# One budget for card entries and regularisations started (settings: ACCOUNT_RATE_LIMITS).
+CARD_ACTION = "guichet_paylater_card"
+
 
 def _setup_of(*, user: object, setup_id: object) -> CardSetup:
     """The user's own card change, or 404."""
@@ -28,6 +32,15 @@ def _setup_of(*, user: object, setup_id: object) -> CardSetup:
         .select_related("schedule__order")
         .first()
     )
+    if setup is None:
+        raise Http404
+    return setup
+
+
+def _setup_by_session(*, user: object, session: str) -> CardSetup:
+    setup = CardSetup.objects.filter(
+        provider_session=session, schedule__in=schedules_visible_to(user=user)
+    ).first()
     if setup is None:
         raise Http404
     return setup
@@ -45,6 +58,8 @@ def card_change(request: HttpRequest, pk: int) -> HttpResponse:
     refusal = cards.card_change_refusal(schedule=view.schedule)
     if refusal is not None:
         return _refused(request, view.schedule.pk, refusal.message)
+    if not ratelimit.consume(request, action=CARD_ACTION, key=str(request.user.pk)):
+        return _refused(request, view.schedule.pk, PaylaterError(PaylaterErrorCode.RATE_LIMITED).message)
     return_url = request.build_absolute_uri(reverse("paylater:card_return"))
     try:
         _setup, url = cards.card_setup_start(
@@ -66,7 +81,13 @@ def card_return(request: HttpRequest) -> HttpResponse:
     session = request.GET.get("session", "")
     if not session:
         raise Http404
-    setup = cards.card_setup_returned(user=request.user, provider_session=session)
+    try:
+        setup = cards.card_setup_returned(user=request.user, provider_session=session)
+    except ProviderUnavailable:
+        setup = _setup_by_session(user=request.user, session=session)
+        return _refused(
+            request, setup.schedule_id, PaylaterError(PaylaterErrorCode.PROVIDER_UNAVAILABLE).message
+        )
     if setup.purpose != CardSetupPurpose.CARD_CHANGE:
         raise Http404
     if setup.status == CardSetupStatus.APPLIED:

@@ -3,6 +3,7 @@ card page, then "Your payment of X has been accepted" or "… refused, you can c
 
 from urllib.parse import urlencode
 
+from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,6 +17,7 @@ from guichet.paylater import regularisation
 from guichet.paylater.errors import PaylaterError, PaylaterErrorCode
 from guichet.paylater.forms import RegularisationForm
 from guichet.paylater.gateway import ProviderUnavailable
+from guichet.paylater.views.card import CARD_ACTION
 from guichet.paylater.views.common import schedule_view_of, sign, space_context
 
 
@@ -36,6 +38,8 @@ def regularise(request: HttpRequest, pk: int) -> HttpResponse:
     options = [] if refusal else regularisation.regularisation_options(view.schedule)
     form = RegularisationForm(request.POST if request.method == "POST" else None, options=options)
     if request.method == "POST" and refusal is None and form.is_valid():
+        if not ratelimit.consume(request, action=CARD_ACTION, key=str(request.user.pk)):
+            return _error(request, pk, PaylaterError(PaylaterErrorCode.RATE_LIMITED).message)
         count = form.cleaned_data["count"]
         operation = regularisation.regularisation_operation(schedule=view.schedule, count=count)
         next_url = (
@@ -93,6 +97,9 @@ def regularise_return(request: HttpRequest) -> HttpResponse:
     except PaylaterError as error:
         setup_schedule = _schedule_of_session(request, session)
         return _error(request, setup_schedule, error.message)
+    except ProviderUnavailable:
+        setup_schedule = _schedule_of_session(request, session)
+        return _error(request, setup_schedule, PaylaterError(PaylaterErrorCode.PROVIDER_UNAVAILABLE).message)
     view = schedule_view_of(user=request.user, pk=outcome.schedule.pk)
     context = space_context(
         s=view,
