@@ -170,7 +170,16 @@ def axe_check(axe_source: str) -> Callable[[Any], None]:
     """Asserts that the page in its current state has no WCAG 2.1 A/AA violation."""
 
     def check(page: Any) -> None:
-        page.add_script_tag(content=axe_source)
+        from playwright.sync_api import Error as PlaywrightError
+
+        # A form just submitted may still be navigating: the script would land in a document being
+        # replaced (no <head> yet). Wait for the page to load, and once more if it was replaced.
+        page.wait_for_load_state("load")
+        try:
+            page.add_script_tag(content=axe_source)
+        except PlaywrightError:
+            page.wait_for_load_state("load")
+            page.add_script_tag(content=axe_source)
         result = page.evaluate(
             "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
             WCAG_21_AA,
