@@ -13,15 +13,11 @@ with 403, a missing key answers 401, an unknown, malformed or deactivated key
 """
 
 import logging
-import re
-import secrets
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -30,12 +26,12 @@ from rest_framework.request import Request
 
 from guichet.audit.services import record
 from guichet.documents.models import IntakeClient, Issuer
+from guichet.web.machine_keys import MachineKeys
 
 log = logging.getLogger(__name__)
 
-KEY_SCHEME = "gik"
-_KEY = re.compile(r"(gik_[0-9a-f]{8})_([A-Za-z0-9_-]{32,128})")
-_HMAC_SALT = "guichet.documents.intake_auth.key"
+# The salt is part of every stored hash: never change it (guichet.web.machine_keys).
+KEYS = MachineKeys(scheme="gik", salt="guichet.documents.intake_auth.key")
 
 
 class IntakeClientError(Exception):
@@ -46,18 +42,6 @@ class IntakeClientError(Exception):
         super().__init__(message)
 
 
-def key_hash(key: str, *, secret: str | None = None) -> str:
-    """HMAC-SHA256 of ``key``, keyed from ``SECRET_KEY`` (or ``secret``)."""
-    return salted_hmac(_HMAC_SALT, key, secret=secret, algorithm="sha256").hexdigest()
-
-
-def _key_matches(client: IntakeClient, key: str) -> bool:
-    secrets_ = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    # Every candidate is compared, so the time taken does not depend on which one matches.
-    results = [constant_time_compare(client.key_hash, key_hash(key, secret=s)) for s in secrets_]
-    return any(results)
-
-
 def intake_client_create(*, name: str, issuers: list[Issuer]) -> tuple[IntakeClient, str]:
     """A new active client for ``issuers``; answers it and its key (shown once, never kept)."""
     name = (name or "").strip()
@@ -66,12 +50,8 @@ def intake_client_create(*, name: str, issuers: list[Issuer]) -> tuple[IntakeCli
     if not issuers:
         raise IntakeClientError(str(_("Choose at least one issuer.")))
     with transaction.atomic():
-        while True:
-            prefix = f"{KEY_SCHEME}_{secrets.token_hex(4)}"
-            if not IntakeClient.objects.filter(key_prefix=prefix).exists():
-                break
-        key = f"{prefix}_{secrets.token_urlsafe(32)}"
-        client = IntakeClient.objects.create(name=name, key_prefix=prefix, key_hash=key_hash(key))
+        prefix, key, hashed = KEYS.issue(taken=lambda p: IntakeClient.objects.filter(key_prefix=p).exists())
+        client = IntakeClient.objects.create(name=name, key_prefix=prefix, key_hash=hashed)
         client.issuers.set(issuers)
         record(
             action="documents.intake_client_created",
@@ -92,17 +72,7 @@ def intake_client_deactivate(*, client: IntakeClient) -> None:
 
 def intake_client_for_key(key: str) -> IntakeClient | None:
     """The active client whose key this is, or None (malformed, unknown, wrong secret, deactivated)."""
-    match = _KEY.fullmatch(key or "")
-    if match is None:
-        return None
-    client = IntakeClient.objects.filter(key_prefix=match[1]).first()
-    if client is None:
-        # Same work as a real comparison: an unknown prefix takes as long as a wrong secret.
-        constant_time_compare(key_hash(key), "0" * 64)
-        return None
-    if not _key_matches(client, key) or not client.is_active:
-        return None
-    return client
+    return KEYS.find(key, IntakeClient.objects.all())
 
 
 class IntakeKeyAuthentication(BaseAuthentication):
@@ -123,7 +93,7 @@ class IntakeKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid key.")) from None
         client = intake_client_for_key(key)
         if client is None:
-            log.warning("intake: refused key (prefix %s)", key[:12] if _KEY.fullmatch(key) else "malformed")
+            log.warning("intake: refused key (prefix %s)", KEYS.shown_prefix(key))
             raise exceptions.AuthenticationFailed(_("Invalid or deactivated key."))
         from django.contrib.auth.models import AnonymousUser
 

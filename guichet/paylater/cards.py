@@ -41,7 +41,7 @@ from guichet.paylater.models import (
     Schedule,
     ScheduleStatus,
 )
-from guichet.paylater.selectors import schedules_visible_to
+from guichet.paylater.selectors import card_setup_of, schedules_visible_to
 
 CLOSED_STATUSES = (ScheduleStatus.COMPLETED, ScheduleStatus.CANCELLED)
 
@@ -175,16 +175,7 @@ def card_setup_refresh(*, setup: CardSetup) -> CardSetup:
 def card_setup_returned(*, user: User, provider_session: str) -> CardSetup:
     """The user's own setup of that provider session (404 for anyone else's), with the card the
     provider answered stored; idempotent (a notification may have stored it already)."""
-    setup = (
-        CardSetup.objects.filter(
-            provider_session=str(provider_session)[:200], schedule__in=schedules_visible_to(user=user)
-        )
-        .select_related("schedule__order")
-        .first()
-    )
-    if setup is None:
-        raise Http404
-    return card_setup_refresh(setup=setup)
+    return card_setup_refresh(setup=card_setup_of(user=user, session=provider_session))
 
 
 def setup_notified(*, provider_session: str) -> CardSetup | None:

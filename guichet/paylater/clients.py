@@ -12,16 +12,12 @@ prefix reveals nothing). A client sends the orders of its merchants only (``Orde
 """
 
 import logging
-import re
-import secrets
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
@@ -31,12 +27,12 @@ from rest_framework.request import Request
 
 from guichet.audit.services import record
 from guichet.paylater.models import Merchant, OrderClient
+from guichet.web.machine_keys import MachineKeys
 
 log = logging.getLogger(__name__)
 
-KEY_SCHEME = "gpl"
-_KEY = re.compile(r"(gpl_[0-9a-f]{8})_([A-Za-z0-9_-]{32,128})")
-_HMAC_SALT = "guichet.paylater.clients.key"
+# The salt is part of every stored hash: never change it (guichet.web.machine_keys).
+KEYS = MachineKeys(scheme="gpl", salt="guichet.paylater.clients.key")
 
 
 class OrderClientError(Exception):
@@ -47,18 +43,6 @@ class OrderClientError(Exception):
         super().__init__(message)
 
 
-def key_hash(key: str, *, secret: str | None = None) -> str:
-    """HMAC-SHA256 of ``key``, keyed from ``SECRET_KEY`` (or ``secret``)."""
-    return salted_hmac(_HMAC_SALT, key, secret=secret, algorithm="sha256").hexdigest()
-
-
-def _key_matches(client: OrderClient, key: str) -> bool:
-    candidates = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    # Every candidate is compared, so the time taken does not depend on which one matches.
-    results = [constant_time_compare(client.key_hash, key_hash(key, secret=s)) for s in candidates]
-    return any(results)
-
-
 def order_client_create(*, name: str, merchants: list[Merchant]) -> tuple[OrderClient, str]:
     """A new active client for ``merchants``; answers it and its key (shown once, never kept)."""
     name = (name or "").strip()
@@ -67,12 +51,8 @@ def order_client_create(*, name: str, merchants: list[Merchant]) -> tuple[OrderC
     if not merchants:
         raise OrderClientError(_("Choose at least one merchant."))
     with transaction.atomic():
-        while True:
-            prefix = f"{KEY_SCHEME}_{secrets.token_hex(4)}"
-            if not OrderClient.objects.filter(key_prefix=prefix).exists():
-                break
-        key = f"{prefix}_{secrets.token_urlsafe(32)}"
-        client = OrderClient.objects.create(name=name, key_prefix=prefix, key_hash=key_hash(key))
+        prefix, key, hashed = KEYS.issue(taken=lambda p: OrderClient.objects.filter(key_prefix=p).exists())
+        client = OrderClient.objects.create(name=name, key_prefix=prefix, key_hash=hashed)
         client.merchants.set(merchants)
         record(
             action="paylater.order_client_created",
@@ -93,17 +73,7 @@ def order_client_deactivate(*, client: OrderClient) -> None:
 
 def order_client_for_key(key: str) -> OrderClient | None:
     """The active client whose key this is, or None (malformed, unknown, wrong secret, deactivated)."""
-    match = _KEY.fullmatch(key or "")
-    if match is None:
-        return None
-    client = OrderClient.objects.filter(key_prefix=match[1]).first()
-    if client is None:
-        # Same work as a real comparison: an unknown prefix takes as long as a wrong secret.
-        constant_time_compare(key_hash(key), "0" * 64)
-        return None
-    if not _key_matches(client, key) or not client.is_active:
-        return None
-    return client
+    return KEYS.find(key, OrderClient.objects.all())
 
 
 def order_client_touch(*, client: OrderClient) -> None:
@@ -131,7 +101,7 @@ class OrderClientKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(gettext_lazy("Invalid key.")) from None
         client = order_client_for_key(key)
         if client is None:
-            log.warning("paylater orders: refused key (prefix %s)", key[:12] if _KEY.fullmatch(key) else "-")
+            log.warning("paylater orders: refused key (prefix %s)", KEYS.shown_prefix(key))
             raise exceptions.AuthenticationFailed(gettext_lazy("Invalid or deactivated key."))
         return AnonymousUser(), client
 

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from guichet.identity.models import User
-from guichet.paylater.models import OPEN_STATUSES, Schedule
+from guichet.paylater.models import OPEN_STATUSES, CardSetup, Schedule
 
 
 def schedules_visible_to(*, user: User) -> QuerySet[Schedule]:
@@ -35,3 +35,21 @@ def schedule_of(*, user: User, schedule_id: object) -> Schedule:
     if schedule is None:
         raise Http404
     return schedule
+
+
+def card_setup_of(*, user: User, session: str = "", setup_id: object = None, purpose: str = "") -> CardSetup:
+    """The user's own card entry at the provider, by its provider session or its id (and purpose), or
+    404: another customer's looks exactly like a missing one."""
+    setups = CardSetup.objects.filter(schedule__in=schedules_visible_to(user=user))
+    if session:
+        setups = setups.filter(provider_session=str(session)[:200])
+    elif setup_id is not None:
+        setups = setups.filter(pk=setup_id)
+    else:
+        raise Http404
+    if purpose:
+        setups = setups.filter(purpose=purpose)
+    setup = setups.select_related("schedule__order").first()
+    if setup is None:
+        raise Http404
+    return setup

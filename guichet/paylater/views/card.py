@@ -14,36 +14,13 @@ from guichet.identity.signing import SigningError
 from guichet.paylater import cards
 from guichet.paylater.errors import PaylaterError, PaylaterErrorCode
 from guichet.paylater.gateway import ProviderUnavailable
-from guichet.paylater.models import CardSetup, CardSetupPurpose, CardSetupStatus
+from guichet.paylater.models import CardSetupPurpose, CardSetupStatus
 from guichet.paylater.schedules import current_card
-from guichet.paylater.selectors import schedules_visible_to
+from guichet.paylater.selectors import card_setup_of
 from guichet.paylater.views.common import schedule_view_of, sign, space_context
 
 # One budget for card entries and regularisations started (settings: ACCOUNT_RATE_LIMITS).
 CARD_ACTION = "guichet_paylater_card"
-
-
-def _setup_of(*, user: object, setup_id: object) -> CardSetup:
-    """The user's own card change, or 404."""
-    setup = (
-        CardSetup.objects.filter(
-            pk=setup_id, purpose=CardSetupPurpose.CARD_CHANGE, schedule__in=schedules_visible_to(user=user)
-        )
-        .select_related("schedule__order")
-        .first()
-    )
-    if setup is None:
-        raise Http404
-    return setup
-
-
-def _setup_by_session(*, user: object, session: str) -> CardSetup:
-    setup = CardSetup.objects.filter(
-        provider_session=session, schedule__in=schedules_visible_to(user=user)
-    ).first()
-    if setup is None:
-        raise Http404
-    return setup
 
 
 def _refused(request: HttpRequest, schedule_id: int, message: str) -> HttpResponse:
@@ -84,7 +61,7 @@ def card_return(request: HttpRequest) -> HttpResponse:
     try:
         setup = cards.card_setup_returned(user=request.user, provider_session=session)
     except ProviderUnavailable:
-        setup = _setup_by_session(user=request.user, session=session)
+        setup = card_setup_of(user=request.user, session=session)
         return _refused(
             request, setup.schedule_id, PaylaterError(PaylaterErrorCode.PROVIDER_UNAVAILABLE).message
         )
@@ -103,7 +80,7 @@ def card_return(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def card_confirm(request: HttpRequest, setup: str) -> HttpResponse:
-    card_setup = _setup_of(user=request.user, setup_id=setup)
+    card_setup = card_setup_of(user=request.user, setup_id=setup, purpose=CardSetupPurpose.CARD_CHANGE)
     if card_setup.status != CardSetupStatus.APPLIED:
         try:
             cards.card_change_apply(

@@ -17,6 +17,7 @@ from guichet.paylater import regularisation
 from guichet.paylater.errors import PaylaterError, PaylaterErrorCode
 from guichet.paylater.forms import RegularisationForm
 from guichet.paylater.gateway import ProviderUnavailable
+from guichet.paylater.selectors import card_setup_of
 from guichet.paylater.views.card import CARD_ACTION
 from guichet.paylater.views.common import schedule_view_of, sign, space_context
 
@@ -113,12 +114,4 @@ def regularise_return(request: HttpRequest) -> HttpResponse:
 
 
 def _schedule_of_session(request: HttpRequest, session: str) -> int:
-    from guichet.paylater.models import CardSetup
-    from guichet.paylater.selectors import schedules_visible_to
-
-    setup = CardSetup.objects.filter(
-        provider_session=session, schedule__in=schedules_visible_to(user=request.user)
-    ).first()
-    if setup is None:
-        raise Http404
-    return setup.schedule_id
+    return card_setup_of(user=request.user, session=session).schedule_id
